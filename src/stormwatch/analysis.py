@@ -1,0 +1,182 @@
+"""The main job for files: read every post, store it, label it, summarise the crowd.
+
+Streaming and batched: memory stays flat whatever the input size. Posts are committed
+batch by batch before they are scored, and scoring always sweeps for stored posts that the
+model has not scored yet, so an interrupted run, re-run, resumes without loss or doubling.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+import orjson
+
+from stormwatch.core.labels import Classifier, shares
+from stormwatch.records import Post, Reject
+from stormwatch.sources.timeparse import iso
+from stormwatch.store.base import ModelRef
+from stormwatch.store.sqlite import SQLiteStore
+
+Progress = Callable[[int], None]
+
+
+@dataclass
+class RunCounts:
+    """What one run saw. `read` = posts parsed; `inserted` + `duplicates` = `read`."""
+
+    read: int = 0
+    inserted: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+    skipped: int = 0
+    scored: int = 0
+    reject_reasons: dict[str, int] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "read": self.read,
+            "inserted": self.inserted,
+            "duplicates": self.duplicates,
+            "rejected": self.rejected,
+            "skipped": self.skipped,
+            "scored": self.scored,
+        }
+
+
+class RejectsFile:
+    """Appends every reject as one JSON line: source, line, kind, reason, raw text."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._handle: IO[bytes] | None = None
+
+    def write(self, reject: Reject) -> None:
+        if self._handle is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._handle = open(self.path, "ab")  # noqa: SIM115 - kept open across batches
+        self._handle.write(
+            orjson.dumps(
+                {
+                    "source": reject.source,
+                    "line": reject.line,
+                    "kind": reject.kind,
+                    "reason": reject.reason,
+                    "raw": reject.raw,
+                }
+            )
+            + b"\n"
+        )
+
+    def flush(self) -> None:
+        if self._handle is not None:
+            self._handle.flush()
+
+    def close(self) -> None:
+        if self._handle is not None:
+            self._handle.close()
+            self._handle = None
+
+
+def _batches(
+    items: Iterable[Post | Reject], size: int, on_reject: Callable[[Reject], None]
+) -> Iterator[list[Post]]:
+    batch: list[Post] = []
+    for item in items:
+        if isinstance(item, Post):
+            batch.append(item)
+            if len(batch) >= size:
+                yield batch
+                batch = []
+        else:
+            on_reject(item)
+    if batch:
+        yield batch
+
+
+def ingest_and_score(
+    store: SQLiteStore,
+    classifier: Classifier,
+    items: Iterable[Post | Reject],
+    rejects: RejectsFile | None,
+    batch_size: int = 2048,
+    run_id: int | None = None,
+    progress: Progress | None = None,
+) -> tuple[RunCounts, ModelRef]:
+    """Store every post, keep every reject, and score whatever the model has not scored."""
+    counts = RunCounts()
+    model = store.register_model(classifier.name, classifier.version, classifier.layout)
+
+    def on_reject(reject: Reject) -> None:
+        if reject.kind == "skipped":
+            counts.skipped += 1
+        else:
+            counts.rejected += 1
+        key = reject.reason.split(":")[0][:60]
+        counts.reject_reasons[key] = counts.reject_reasons.get(key, 0) + 1
+        if rejects is not None:
+            rejects.write(reject)
+
+    watermark = 0
+    for batch in _batches(items, batch_size, on_reject):
+        result = store.add_posts(batch, run_id)
+        counts.read += len(batch)
+        counts.inserted += result.inserted
+        counts.duplicates += result.duplicates
+        if rejects is not None:
+            rejects.flush()
+        watermark = _score_pending(store, classifier, model, watermark, batch_size, counts)
+        if progress is not None:
+            progress(len(batch))
+    _score_pending(store, classifier, model, watermark, batch_size, counts)
+    return counts, model
+
+
+def _score_pending(
+    store: SQLiteStore,
+    classifier: Classifier,
+    model: ModelRef,
+    after: int,
+    batch_size: int,
+    counts: RunCounts,
+) -> int:
+    """Score every stored post after `after` that the model has not scored; returns the
+    highest rowid seen so the next sweep starts there."""
+    while True:
+        pending = store.unscored(model, after, batch_size)
+        if not pending:
+            return after
+        rowids = [r[0] for r in pending]
+        proba = classifier.predict_proba([r[1] for r in pending])
+        store.add_scores(model, rowids, proba)
+        counts.scored += len(rowids)
+        after = rowids[-1]
+
+
+def summarize(
+    store: SQLiteStore, model: ModelRef, counts: RunCounts, include_reposts: bool = False
+) -> dict[str, Any]:
+    """The summary object of `analyze --json`. Keys are stable; later features add keys."""
+    stored = store.counts()
+    _, proba = store.scores(model, include_reposts=include_reposts)
+    first, last = stored["first"], stored["last"]
+    span_hours = (last - first).total_seconds() / 3600 if first and last else None
+    return {
+        "posts": stored["posts"],
+        "rejected": counts.rejected,
+        "skipped": counts.skipped,
+        "duplicates": counts.duplicates,
+        "reposts": stored["reposts"],
+        "authors": stored["authors"],
+        "first": iso(first),
+        "last": iso(last),
+        "span_hours": round(span_hours, 3) if span_hours is not None else None,
+        "posts_per_hour": round(stored["posts"] / span_hours, 2) if span_hours else None,
+        "labelled": len(proba),
+        "shares_include_reposts": include_reposts,
+        "shares": {k: round(v, 4) for k, v in shares(proba, model.layout).items()},
+        "model": {"name": model.name, "version": model.version},
+        "run": counts.as_dict(),
+    }

@@ -1,0 +1,359 @@
+"""The `stormwatch` command: a thin layer that parses flags, calls one core function each,
+and turns errors into one clear sentence."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from importlib.resources import as_file, files
+from pathlib import Path
+from typing import Any
+
+import click
+import orjson
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from stormwatch import settings
+from stormwatch.analysis import RejectsFile, RunCounts, ingest_and_score, summarize
+from stormwatch.models import TIERS, load_classifier
+from stormwatch.sources.files import FORMATS, InputError, read_posts
+from stormwatch.sources.tabular import ColumnMap
+from stormwatch.store.sqlite import SQLiteStore
+
+EXIT_NOTHING_READ = 1
+EXIT_STRICT = 3
+SAMPLE = "sample_campaign.jsonl.gz"
+
+err = Console(stderr=True)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(package_name="stormwatch")
+def main() -> None:
+    """Stormwatch reads a crowd on social media: ingest the posts of a hashtag Q&A or a
+    campaign, label each one, and summarise who is saying what.
+
+    \b
+    Start with:  stormwatch demo
+    Your posts:  stormwatch analyze posts.jsonl.gz --db campaign.db
+    """
+
+
+def default_db_for(paths: tuple[str, ...]) -> Path:
+    """`posts.jsonl.gz` -> `posts.stormwatch.db` in the current folder (stdin -> stdin...)."""
+    first = paths[0]
+    stem = "stdin" if first == "-" else Path(first.rstrip("/")).name.split(".")[0] or "posts"
+    stem = "".join(c if c.isalnum() or c in "-_" else "_" for c in stem)
+    return Path(f"{stem}.stormwatch.db")
+
+
+def _progress() -> tuple[Progress | None, Callable[[int], None] | None]:
+    if not err.is_terminal:
+        return None, None
+    bar = Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TextColumn("{task.completed:,.0f} posts"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+    )
+    task = bar.add_task("reading, storing and labelling", total=None)
+    return bar, lambda n: bar.advance(task, n)
+
+
+def run_analyze(
+    paths: tuple[str, ...],
+    db: Path,
+    fmt: str,
+    columns: ColumnMap,
+    rejects: Path,
+    tier: str,
+    count_reposts: bool,
+    batch_size: int,
+) -> tuple[dict[str, Any], RunCounts]:
+    classifier = load_classifier(tier)
+    sink = RejectsFile(rejects)
+    with SQLiteStore(db) as store:
+        run_id = store.start_run("analyze", {"paths": list(paths), "format": fmt, "tier": tier})
+        bar, advance = _progress()
+        status = "failed"
+        counts = RunCounts()
+        try:
+            if bar is not None:
+                bar.start()
+            counts, model = ingest_and_score(
+                store,
+                classifier,
+                read_posts(paths, fmt, columns),
+                sink,
+                batch_size=batch_size,
+                run_id=run_id,
+                progress=advance,
+            )
+            status = "finished"
+        except KeyboardInterrupt:
+            status = "interrupted"
+            raise
+        finally:
+            if bar is not None:
+                bar.stop()
+            sink.close()
+            store.finish_run(run_id, status, counts.as_dict())
+        summary = summarize(store, model, counts, include_reposts=count_reposts)
+    summary["db"] = str(db)
+    summary["rejects_file"] = str(rejects) if counts.rejected or counts.skipped else None
+    return summary, counts
+
+
+def print_summary(summary: dict[str, Any], console: Console) -> None:
+    table = Table(title="Stormwatch summary", show_header=False, title_justify="left")
+    table.add_column("what", style="bold")
+    table.add_column("value", justify="right")
+    for key, label in (
+        ("posts", "posts stored"),
+        ("reposts", "of which reposts"),
+        ("authors", "unique accounts"),
+        ("duplicates", "duplicates (this run)"),
+        ("rejected", "rejected lines (this run)"),
+        ("skipped", "skipped non-posts (this run)"),
+    ):
+        table.add_row(label, f"{summary[key]:,}")
+    table.add_row("first post", str(summary["first"] or "-"))
+    table.add_row("last post", str(summary["last"] or "-"))
+    if summary["posts_per_hour"] is not None:
+        table.add_row("posts per hour", f"{summary['posts_per_hour']:,.1f}")
+    console.print(table)
+    counted = "posts" if summary["shares_include_reposts"] else "original posts"
+    shares = Table(
+        title="Share by label (classify and count)",
+        caption=f"{summary['labelled']:,} {counted}; model {summary['model']['name']}",
+        title_justify="left",
+        caption_justify="left",
+    )
+    shares.add_column("label")
+    shares.add_column("share", justify="right")
+    for label, share in summary["shares"].items():
+        shares.add_row(label, f"{share:.1%}")
+    console.print(shares)
+    console.print(f"store: {summary['db']}")
+    if summary.get("rejects_file"):
+        console.print(f"rejected/skipped lines kept in: {summary['rejects_file']}")
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True)
+@click.option(
+    "--db",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="SQLite store to write (default: <first input name>.stormwatch.db here).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default="auto",
+    show_default=True,
+    help="Input format; auto recognises each record.",
+)
+@click.option("--text-column", help="CSV/Parquet column holding the post text.")
+@click.option("--id-column", help="CSV/Parquet column holding the post id.")
+@click.option("--time-column", help="CSV/Parquet column holding the post time.")
+@click.option("--author-column", help="CSV/Parquet column holding the author.")
+@click.option(
+    "--rejects",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Where to keep rejected lines (default: beside the store).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of tables.")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write the JSON summary to this file.",
+)
+@click.option("--strict", is_flag=True, help=f"Exit {EXIT_STRICT} if any line was rejected.")
+@click.option(
+    "--count-reposts",
+    is_flag=True,
+    help="Count reposts as voices in the shares (default: amplification only).",
+)
+@click.option(
+    "--tier",
+    type=click.Choice(TIERS),
+    default=lambda: settings.get("tier"),
+    show_default="baseline",
+    help="Classifier tier.",
+)
+@click.option(
+    "--batch-size",
+    type=click.IntRange(1, 100_000),
+    default=lambda: settings.get_int("batch_size"),
+    show_default="2048",
+)
+def analyze(
+    paths: tuple[str, ...],
+    db: Path | None,
+    fmt: str,
+    text_column: str | None,
+    id_column: str | None,
+    time_column: str | None,
+    author_column: str | None,
+    rejects: Path | None,
+    as_json: bool,
+    output: Path | None,
+    strict: bool,
+    count_reposts: bool,
+    tier: str,
+    batch_size: int,
+) -> None:
+    """Read posts from files, folders, globs or - (stdin), store and label them, and
+    summarise the crowd.
+
+    \b
+    Formats are recognised per record: X API v2 (tweets and response pages), Twitter v1.1
+    and archives, Mastodon statuses, Bluesky posts and Jetstream events, CSV, Parquet and
+    plain text; gzip and zstd are decompressed. Malformed lines are skipped, counted and
+    kept in the rejects file; re-running is safe (posts are stored once).
+
+    \b
+    Exit status: 0 done, 1 nothing could be read, 2 usage error, 3 rejects with --strict.
+    """
+    db = db or default_db_for(paths)
+    rejects = rejects or db.with_suffix(".rejects.jsonl")
+    columns = ColumnMap(text=text_column, id=id_column, time=time_column, author=author_column)
+    try:
+        summary, counts = run_analyze(
+            paths, db, fmt, columns, rejects, tier, count_reposts, batch_size
+        )
+    except InputError as exc:
+        raise click.ClickException(str(exc)) from None
+    payload = orjson.dumps(summary, option=orjson.OPT_INDENT_2)
+    if output:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_bytes(payload + b"\n")
+    if as_json:
+        sys.stdout.buffer.write(payload + b"\n")
+        sys.stdout.flush()
+    else:
+        print_summary(summary, Console())
+    if counts.read == 0:
+        err.print(
+            f"[red]Nothing could be read from {', '.join(paths)}[/red]: "
+            f"{counts.rejected} lines rejected (see {rejects})."
+        )
+        sys.exit(EXIT_NOTHING_READ)
+    if strict and counts.rejected:
+        err.print(f"[red]--strict: {counts.rejected} lines rejected[/red] (see {rejects}).")
+        sys.exit(EXIT_STRICT)
+
+
+@main.command()
+@click.argument("db", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["jsonl", "csv", "parquet"]),
+    default="jsonl",
+    show_default=True,
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="File to write (default: stdout; required for parquet).",
+)
+def export(db: Path, fmt: str, output: Path | None) -> None:
+    """Every stored post with its labels, one record per post (see docs/export.md)."""
+    from stormwatch import export as exporter
+
+    if fmt == "parquet" and output is None:
+        raise click.UsageError("--format parquet needs -o FILE")
+    with SQLiteStore(db) as store:
+        if fmt == "parquet":
+            n = exporter.write_parquet(store, str(output))
+        else:
+            write = exporter.write_jsonl if fmt == "jsonl" else exporter.write_csv
+            if output is None:
+                n = write(store, sys.stdout.buffer)
+                sys.stdout.buffer.flush()
+            else:
+                with open(output, "wb") as handle:
+                    n = write(store, handle)
+    err.print(f"exported {n:,} posts" + (f" to {output}" if output else ""))
+
+
+def sample_path() -> Path:
+    """The bundled sample campaign (see src/stormwatch/data/SAMPLE.md)."""
+    with as_file(files("stormwatch.data") / SAMPLE) as path:
+        return Path(path)
+
+
+@main.command()
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("demo-out"),
+    show_default=True,
+    help="Folder for the demo's files.",
+)
+def demo(out: Path) -> None:
+    """Analyse the bundled sample campaign: a hashtag Q&A that gets hijacked."""
+    out.mkdir(parents=True, exist_ok=True)
+    db = out / "demo.db"
+    sample = sample_path()
+    err.print(f"Analysing the bundled sample campaign {sample.name} into {db} ...")
+    summary, _ = run_analyze(
+        (str(sample),),
+        db,
+        "auto",
+        ColumnMap(),
+        out / "demo.rejects.jsonl",
+        settings.get("tier"),
+        False,
+        settings.get_int("batch_size"),
+    )
+    (out / "summary.json").write_bytes(orjson.dumps(summary, option=orjson.OPT_INDENT_2))
+    from stormwatch import export as exporter
+
+    with SQLiteStore(db) as store, open(out / "posts.jsonl", "wb") as handle:
+        exporter.write_jsonl(store, handle)
+    print_summary(summary, Console())
+    Console().print(f"wrote {out / 'summary.json'} and {out / 'posts.jsonl'}")
+
+
+@main.group()
+def bench() -> None:
+    """Speed benchmarks that print posts/second and peak memory."""
+
+
+@bench.command("ingest")
+@click.option("--posts", "n_posts", type=click.IntRange(1000), default=80_000, show_default=True)
+@click.option(
+    "--workdir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path(".bench"),
+    show_default=True,
+)
+@click.option("--json", "as_json", is_flag=True)
+def bench_ingest(n_posts: int, workdir: Path, as_json: bool) -> None:
+    """Parse, store and full-analyze rates on a synthetic X v2 campaign of N posts."""
+    from stormwatch.bench import run_ingest_bench
+
+    figures = run_ingest_bench(n_posts, workdir, sample_path())
+    if as_json:
+        sys.stdout.buffer.write(orjson.dumps(figures, option=orjson.OPT_INDENT_2) + b"\n")
+        return
+    table = Table(title=f"bench ingest — {n_posts:,} posts", show_header=True)
+    table.add_column("stage")
+    table.add_column("figure", justify="right")
+    table.add_column("target", justify="right")
+    for row in figures["rows"]:
+        table.add_row(row["stage"], row["figure"], row["target"])
+    Console().print(table)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""The pure core: no files, no sockets, no wall clock."""

@@ -1,0 +1,72 @@
+"""Text helpers shared by every reader and classifier: entities, HTML to text, stable ids."""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import re
+from html.parser import HTMLParser
+
+_HASHTAG = re.compile(r"(?<![\w&])#(\w+)")
+_MENTION = re.compile(r"(?<![\w])@(\w+(?:@[\w.-]+\w)?)")
+_URL = re.compile(r"https?://[^\s<>\"']+")
+
+
+def hashtags_in(text: str) -> tuple[str, ...]:
+    """Hashtags found in plain text, for sources that do not list their entities."""
+    return tuple(_HASHTAG.findall(text)) if "#" in text else ()
+
+
+def mentions_in(text: str) -> tuple[str, ...]:
+    return tuple(_MENTION.findall(text)) if "@" in text else ()
+
+
+def urls_in(text: str) -> tuple[str, ...]:
+    return tuple(_URL.findall(text)) if "://" in text else ()
+
+
+def stable_id(*parts: object) -> str:
+    """A short deterministic id for records that carry none (CSV rows, text lines), so a
+    re-run of the same input is idempotent."""
+    digest = hashlib.blake2b("\x1f".join(map(str, parts)).encode(), digest_size=10)
+    return digest.hexdigest()
+
+
+class _HTMLText(HTMLParser):
+    _BREAKS = frozenset({"br"})
+    _BLOCKS = frozenset({"p", "div", "li", "blockquote", "pre", "h1", "h2", "h3", "h4"})
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self._hidden = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in self._BREAKS:
+            self.parts.append("\n")
+        elif tag in self._BLOCKS and self.parts:
+            self.parts.append("\n\n")
+        # Mastodon hides the "https://" prefix and the tail of long links in
+        # <span class="invisible">; keep them so URLs stay whole.
+        if tag in ("script", "style"):
+            self._hidden += 1
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("script", "style") and self._hidden:
+            self._hidden -= 1
+
+    def handle_data(self, data: str) -> None:
+        if not self._hidden:
+            self.parts.append(data)
+
+
+def html_to_text(markup: str) -> str:
+    """Plain text of an HTML fragment (Mastodon `content`): paragraphs and line breaks kept,
+    tags dropped, entities decoded, scripts never kept."""
+    if "<" not in markup:
+        return html.unescape(markup)
+    parser = _HTMLText()
+    parser.feed(markup)
+    parser.close()
+    text = "".join(parser.parts)
+    return re.sub(r"\n{3,}", "\n\n", text).strip()

@@ -1,0 +1,73 @@
+"""One table of settings: name, default, help. Environment variables override defaults.
+
+The CLI's flags override both. `docs/settings.md` is checked against this table by a test.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True, slots=True)
+class Setting:
+    name: str
+    default: str
+    help: str
+
+    @property
+    def env(self) -> str:
+        return "STORMWATCH_" + self.name.upper()
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting(
+        "data_dir",
+        "",
+        "Folder of labelled datasets (TweetEval, iSarcasmEval) used by "
+        "train/eval. Empty: look for ./shared/data then ../shared/data.",
+    ),
+    Setting("batch_size", "2048", "Posts per batch when reading, storing and scoring."),
+    Setting("tier", "baseline", "Classifier tier used to label posts."),
+)
+
+_BY_NAME = {s.name: s for s in SETTINGS}
+
+
+class SettingError(ValueError):
+    """A setting has a value that cannot be used; the message names the key and the value."""
+
+
+def get(name: str) -> str:
+    """The value of a setting: environment variable if set, else the default."""
+    setting = _BY_NAME[name]
+    return os.environ.get(setting.env, setting.default)
+
+
+def get_int(name: str) -> int:
+    value = get(name)
+    try:
+        number = int(value)
+    except ValueError:
+        raise SettingError(f"{_BY_NAME[name].env}={value!r} is not a whole number") from None
+    if number <= 0:
+        raise SettingError(f"{_BY_NAME[name].env}={value!r} must be positive")
+    return number
+
+
+def data_dir(explicit: str | os.PathLike[str] | None = None) -> Path:
+    """Where the labelled datasets live; says what to set when they cannot be found."""
+    candidates = [Path(explicit)] if explicit else []
+    if not candidates and get("data_dir"):
+        candidates = [Path(get("data_dir"))]
+    if not candidates:
+        candidates = [Path("shared/data"), Path("../shared/data")]
+    for path in candidates:
+        if (path / "tweeteval").is_dir():
+            return path.resolve()
+    tried = ", ".join(str(p) for p in candidates)
+    raise SettingError(
+        f"no datasets found (tried {tried}); pass --data DIR or set STORMWATCH_DATA_DIR "
+        "to the folder that holds tweeteval/"
+    )

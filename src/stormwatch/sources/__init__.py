@@ -1,0 +1,1 @@
+"""Edge: everything that turns outside bytes into `Post` records."""

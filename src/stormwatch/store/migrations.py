@@ -1,0 +1,131 @@
+"""Versioned schema migrations: small functions, applied once each, in order."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Callable
+
+Migration = Callable[[sqlite3.Connection], None]
+MIGRATIONS: list[tuple[int, str, Migration]] = []
+
+
+def migration(version: int) -> Callable[[Migration], Migration]:
+    def register(fn: Migration) -> Migration:
+        if any(v == version for v, _, _ in MIGRATIONS):
+            raise ValueError(f"migration {version} defined twice")
+        MIGRATIONS.append((version, fn.__name__, fn))
+        MIGRATIONS.sort(key=lambda m: m[0])
+        return fn
+
+    return register
+
+
+@migration(1)
+def create_core_tables(db: sqlite3.Connection) -> None:
+    _run_script(
+        db,
+        """
+        CREATE TABLE posts (
+            rowid INTEGER PRIMARY KEY,
+            platform TEXT NOT NULL,
+            post_id TEXT NOT NULL,
+            author_id TEXT,
+            created_ms INTEGER,
+            text TEXT NOT NULL,
+            lang TEXT,
+            reply_to TEXT,
+            quote_of TEXT,
+            repost_of TEXT,
+            hashtags TEXT,
+            mentions TEXT,
+            urls TEXT,
+            like_count INTEGER,
+            repost_count INTEGER,
+            raw TEXT,
+            run_id INTEGER,
+            UNIQUE (platform, post_id)
+        );
+        CREATE INDEX posts_created ON posts (created_ms);
+        CREATE INDEX posts_author ON posts (platform, author_id);
+        CREATE INDEX posts_repost_of ON posts (repost_of) WHERE repost_of IS NOT NULL;
+
+        CREATE TABLE authors (
+            platform TEXT NOT NULL,
+            author_id TEXT NOT NULL,
+            handle TEXT,
+            name TEXT,
+            created_ms INTEGER,
+            followers INTEGER,
+            PRIMARY KEY (platform, author_id)
+        ) WITHOUT ROWID;
+
+        CREATE TABLE models (
+            model_id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL,
+            version TEXT NOT NULL,
+            layout TEXT NOT NULL,
+            UNIQUE (name, version)
+        );
+
+        CREATE TABLE scores (
+            model_id INTEGER NOT NULL REFERENCES models (model_id),
+            post_rowid INTEGER NOT NULL REFERENCES posts (rowid),
+            proba BLOB NOT NULL,
+            PRIMARY KEY (model_id, post_rowid)
+        ) WITHOUT ROWID;
+
+        CREATE TABLE runs (
+            run_id INTEGER PRIMARY KEY,
+            command TEXT NOT NULL,
+            started_ms INTEGER NOT NULL,
+            finished_ms INTEGER,
+            status TEXT NOT NULL,
+            args TEXT,
+            counts TEXT
+        );
+        """,
+    )
+
+
+def _run_script(db: sqlite3.Connection, script: str) -> None:
+    """Run statements one by one, inside the caller's transaction (executescript would
+    commit it first, so a failing migration could leave half a schema)."""
+    for statement in script.split(";"):
+        if statement.strip():
+            db.execute(statement)
+
+
+def apply(db: sqlite3.Connection) -> list[int]:
+    """Bring a database to the newest schema; returns the versions applied now."""
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations "
+        "(version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_ms INTEGER NOT NULL)"
+    )
+    done = {row[0] for row in db.execute("SELECT version FROM schema_migrations")}
+    newest_known = MIGRATIONS[-1][0]
+    if done and max(done) > newest_known:
+        raise RuntimeError(
+            f"this database has schema version {max(done)}, newer than this Stormwatch "
+            f"knows ({newest_known}); upgrade Stormwatch"
+        )
+    applied = []
+    for version, name, fn in MIGRATIONS:
+        if version in done:
+            continue
+        db.execute("BEGIN IMMEDIATE")
+        if db.execute("SELECT 1 FROM schema_migrations WHERE version = ?", (version,)).fetchone():
+            db.execute("ROLLBACK")  # another process applied it while we waited
+            continue
+        try:
+            fn(db)
+            db.execute(
+                "INSERT INTO schema_migrations (version, name, applied_ms) VALUES (?, ?, ?)",
+                (version, name, int(time.time() * 1000)),
+            )
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+        applied.append(version)
+    return applied

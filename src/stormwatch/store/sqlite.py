@@ -1,0 +1,290 @@
+"""The embedded default store: one SQLite file in WAL mode.
+
+Writes go in batched transactions (one per batch of posts, one per batch of scores), so a
+crash loses at most the batch in flight and a re-run picks up where it stopped: posts are
+keyed on (platform, id) and inserted idempotently, and any stored post without scores for
+the current model is scored on the next run.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import orjson
+
+from stormwatch.core.labels import Layout
+from stormwatch.records import Post
+from stormwatch.sources.timeparse import from_ms, to_ms
+from stormwatch.store import migrations
+from stormwatch.store.base import AddResult, ModelRef, StoredPost
+
+_INSERT_POST = (
+    "INSERT OR IGNORE INTO posts (platform, post_id, author_id, created_ms, text, lang, "
+    "reply_to, quote_of, repost_of, hashtags, mentions, urls, like_count, repost_count, raw, "
+    "run_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_UPSERT_AUTHOR = (
+    "INSERT INTO authors (platform, author_id, handle, name, created_ms, followers) "
+    "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (platform, author_id) DO UPDATE SET "
+    "handle = coalesce(excluded.handle, handle), name = coalesce(excluded.name, name), "
+    "created_ms = coalesce(excluded.created_ms, created_ms), "
+    "followers = coalesce(excluded.followers, followers)"
+)
+
+
+def _json_list(values: tuple[str, ...]) -> str | None:
+    return orjson.dumps(values).decode() if values else None
+
+
+class SQLiteStore:
+    """Posts, authors, per-post scores (one float32 blob per post and model) and runs."""
+
+    def __init__(self, path: str | Path, timeout: float = 30.0) -> None:
+        self.path = str(path)
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(self.path, timeout=timeout, isolation_level=None)
+        self.db.execute("PRAGMA journal_mode = WAL")
+        self.db.execute("PRAGMA synchronous = NORMAL")
+        self.db.execute("PRAGMA foreign_keys = ON")
+        self.db.execute("PRAGMA temp_store = MEMORY")
+        migrations.apply(self.db)
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> SQLiteStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.db
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    # --- posts ------------------------------------------------------------------------
+
+    def add_posts(self, posts: Sequence[Post], run_id: int | None = None) -> AddResult:
+        """Insert posts not already stored (by platform and id); returns how many were new."""
+        if not posts:
+            return AddResult(0, 0)
+        rows = [
+            (
+                p.platform,
+                p.id,
+                p.author_id,
+                to_ms(p.created_at),
+                p.text,
+                p.lang,
+                p.reply_to,
+                p.quote_of,
+                p.repost_of,
+                _json_list(p.hashtags),
+                _json_list(p.mentions),
+                _json_list(p.urls),
+                p.like_count,
+                p.repost_count,
+                p.raw,
+                run_id,
+            )
+            for p in posts
+        ]
+        authors: dict[tuple[str, str], tuple[Any, ...]] = {}
+        for p in posts:
+            if p.author_id is not None:
+                authors[(p.platform, p.author_id)] = (
+                    p.platform,
+                    p.author_id,
+                    p.author_handle,
+                    p.author_name,
+                    to_ms(p.author_created_at),
+                    p.author_followers,
+                )
+        with self.transaction() as db:
+            before = db.total_changes
+            db.executemany(_INSERT_POST, rows)
+            inserted = db.total_changes - before
+            if authors:
+                db.executemany(_UPSERT_AUTHOR, list(authors.values()))
+        return AddResult(inserted, len(rows) - inserted)
+
+    def counts(self) -> dict[str, Any]:
+        row = self.db.execute(
+            "SELECT count(*), count(repost_of), min(created_ms), max(created_ms), "
+            "count(DISTINCT platform || ':' || author_id) FROM posts"
+        ).fetchone()
+        return {
+            "posts": row[0],
+            "reposts": row[1],
+            "first": from_ms(row[2]),
+            "last": from_ms(row[3]),
+            "authors": row[4],
+        }
+
+    def post_count(self) -> int:
+        return int(self.db.execute("SELECT count(*) FROM posts").fetchone()[0])
+
+    # --- models and scores -------------------------------------------------------------
+
+    def register_model(self, name: str, version: str, layout: Layout) -> ModelRef:
+        layout_json = orjson.dumps(layout.to_json()).decode()
+        self.db.execute(
+            "INSERT OR IGNORE INTO models (name, version, layout) VALUES (?, ?, ?)",
+            (name, version, layout_json),
+        )
+        row = self.db.execute(
+            "SELECT model_id, layout FROM models WHERE name = ? AND version = ?", (name, version)
+        ).fetchone()
+        stored = Layout.from_json(orjson.loads(row[1]))
+        if stored != layout:
+            raise RuntimeError(
+                f"model {name} {version} is stored with another label layout; "
+                "bump the model version when its outputs change"
+            )
+        return ModelRef(row[0], name, version, stored)
+
+    def latest_model(self) -> ModelRef | None:
+        """The model that scored posts most recently (the highest id with any scores)."""
+        row = self.db.execute(
+            "SELECT m.model_id, m.name, m.version, m.layout FROM models m "
+            "WHERE EXISTS (SELECT 1 FROM scores s WHERE s.model_id = m.model_id) "
+            "ORDER BY m.model_id DESC LIMIT 1"
+        ).fetchone()
+        if row is None:
+            return None
+        return ModelRef(row[0], row[1], row[2], Layout.from_json(orjson.loads(row[3])))
+
+    def unscored(self, model: ModelRef, after_rowid: int, limit: int) -> list[tuple[int, str]]:
+        """Up to `limit` posts after a rowid that this model has not scored, in rowid order."""
+        return self.db.execute(
+            "SELECT p.rowid, p.text FROM posts p WHERE p.rowid > ? AND NOT EXISTS "
+            "(SELECT 1 FROM scores s WHERE s.model_id = ? AND s.post_rowid = p.rowid) "
+            "ORDER BY p.rowid LIMIT ?",
+            (after_rowid, model.id, limit),
+        ).fetchall()
+
+    def add_scores(self, model: ModelRef, rowids: Sequence[int], proba: np.ndarray) -> None:
+        if len(rowids) != len(proba) or proba.shape[1:] != (model.layout.width,):
+            raise ValueError(
+                f"scores of shape {proba.shape} do not fit {len(rowids)} posts x "
+                f"{model.layout.width} outputs"
+            )
+        blobs = np.ascontiguousarray(proba, dtype=np.float32)
+        with self.transaction() as db:
+            db.executemany(
+                "INSERT OR REPLACE INTO scores (model_id, post_rowid, proba) VALUES (?, ?, ?)",
+                [(model.id, rowid, blobs[i].tobytes()) for i, rowid in enumerate(rowids)],
+            )
+
+    def scores(
+        self, model: ModelRef, include_reposts: bool = False
+    ) -> tuple[np.ndarray, np.ndarray]:
+        where = "" if include_reposts else " AND p.repost_of IS NULL"
+        rows = self.db.execute(
+            "SELECT s.post_rowid, s.proba FROM scores s JOIN posts p ON p.rowid = s.post_rowid "
+            f"WHERE s.model_id = ?{where} ORDER BY s.post_rowid",
+            (model.id,),
+        ).fetchall()
+        width = model.layout.width
+        if not rows:
+            return np.zeros(0, dtype=np.int64), np.zeros((0, width), dtype=np.float32)
+        rowids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+        proba = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(-1, width)
+        return rowids, proba
+
+    # --- reading posts back --------------------------------------------------------------
+
+    def iter_posts(
+        self, model: ModelRef | None, batch: int = 5000
+    ) -> Iterator[tuple[StoredPost, np.ndarray | None]]:
+        """Every stored post in rowid order with its scores under `model` (None if unscored)."""
+        after = 0
+        model_id = model.id if model else -1
+        while True:
+            rows = self.db.execute(
+                "SELECT p.rowid, p.platform, p.post_id, p.author_id, a.handle, a.name, "
+                "a.created_ms, a.followers, p.created_ms, p.text, p.lang, p.reply_to, "
+                "p.quote_of, p.repost_of, p.hashtags, p.mentions, p.urls, p.like_count, "
+                "p.repost_count, s.proba FROM posts p "
+                "LEFT JOIN authors a ON a.platform = p.platform AND a.author_id = p.author_id "
+                "LEFT JOIN scores s ON s.model_id = ? AND s.post_rowid = p.rowid "
+                "WHERE p.rowid > ? ORDER BY p.rowid LIMIT ?",
+                (model_id, after, batch),
+            ).fetchall()
+            if not rows:
+                return
+            for r in rows:
+                post = Post(
+                    id=r[2],
+                    platform=r[1],
+                    text=r[9],
+                    created_at=from_ms(r[8]),
+                    author_id=r[3],
+                    author_handle=r[4],
+                    author_name=r[5],
+                    author_created_at=from_ms(r[6]),
+                    author_followers=r[7],
+                    lang=r[10],
+                    reply_to=r[11],
+                    quote_of=r[12],
+                    repost_of=r[13],
+                    hashtags=tuple(orjson.loads(r[14])) if r[14] else (),
+                    mentions=tuple(orjson.loads(r[15])) if r[15] else (),
+                    urls=tuple(orjson.loads(r[16])) if r[16] else (),
+                    like_count=r[17],
+                    repost_count=r[18],
+                )
+                proba = np.frombuffer(r[19], dtype=np.float32) if r[19] is not None else None
+                yield StoredPost(r[0], post), proba
+            after = rows[-1][0]
+
+    def raw_of(self, platform: str, post_id: str) -> str | None:
+        row = self.db.execute(
+            "SELECT raw FROM posts WHERE platform = ? AND post_id = ?", (platform, post_id)
+        ).fetchone()
+        return None if row is None else row[0]
+
+    # --- runs ----------------------------------------------------------------------------
+
+    def start_run(self, command: str, args: Mapping[str, Any]) -> int:
+        cursor = self.db.execute(
+            "INSERT INTO runs (command, started_ms, status, args) VALUES (?, ?, 'running', ?)",
+            (command, int(time.time() * 1000), orjson.dumps(args, default=str).decode()),
+        )
+        return int(cursor.lastrowid or 0)
+
+    def finish_run(self, run_id: int, status: str, counts: Mapping[str, Any]) -> None:
+        self.db.execute(
+            "UPDATE runs SET finished_ms = ?, status = ?, counts = ? WHERE run_id = ?",
+            (int(time.time() * 1000), status, orjson.dumps(counts, default=str).decode(), run_id),
+        )
+
+    def runs(self) -> list[dict[str, Any]]:
+        rows = self.db.execute(
+            "SELECT run_id, command, started_ms, finished_ms, status, counts FROM runs "
+            "ORDER BY run_id"
+        ).fetchall()
+        return [
+            {
+                "run_id": r[0],
+                "command": r[1],
+                "started": from_ms(r[2]),
+                "finished": from_ms(r[3]),
+                "status": r[4],
+                "counts": orjson.loads(r[5]) if r[5] else None,
+            }
+            for r in rows
+        ]
