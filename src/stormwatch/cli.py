@@ -132,6 +132,7 @@ def print_summary(summary: dict[str, Any], console: Console) -> None:
         caption=f"{summary['labelled']:,} {counted}; model {summary['model']['name']}",
         title_justify="left",
         caption_justify="left",
+        min_width=44,
     )
     shares.add_column("label")
     shares.add_column("share", justify="right")

@@ -14,6 +14,7 @@ import io
 import os
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import IO, Any
 
@@ -77,17 +78,26 @@ def expand_paths(specs: Sequence[str]) -> list[str]:
     return paths
 
 
-def open_binary(path: str) -> IO[bytes]:
-    """A decompressed byte stream for a path (or `-`), whatever the compression."""
-    raw: IO[bytes] = sys.stdin.buffer if path == "-" else open(path, "rb")  # noqa: SIM115
-    buffered = raw if isinstance(raw, io.BufferedReader) else io.BufferedReader(raw)  # type: ignore[arg-type]
-    head = buffered.peek(4)[:4]
-    if head.startswith(_GZIP_MAGIC):
-        return gzip.open(buffered, "rb")  # type: ignore[return-value]
-    if head.startswith(_ZSTD_MAGIC):
-        reader = zstandard.ZstdDecompressor().stream_reader(buffered, read_across_frames=True)
-        return io.BufferedReader(reader)  # type: ignore[arg-type]
-    return buffered
+@contextmanager
+def open_binary(path: str) -> Iterator[IO[bytes]]:
+    """A decompressed byte stream for a path (or `-`), whatever the compression; closes
+    everything it opened (never stdin)."""
+    with ExitStack() as stack:
+        if path == "-":
+            raw: IO[bytes] = sys.stdin.buffer
+        else:
+            raw = stack.enter_context(open(path, "rb"))
+        buffered = raw if isinstance(raw, io.BufferedReader) else io.BufferedReader(raw)  # type: ignore[arg-type]
+        head = buffered.peek(4)[:4]
+        if head.startswith(_GZIP_MAGIC):
+            yield stack.enter_context(gzip.GzipFile(fileobj=buffered, mode="rb"))
+        elif head.startswith(_ZSTD_MAGIC):
+            reader = zstandard.ZstdDecompressor().stream_reader(
+                buffered, read_across_frames=True, closefd=False
+            )
+            yield stack.enter_context(io.BufferedReader(reader))  # type: ignore[arg-type]
+        else:
+            yield buffered
 
 
 def _strip_compression(name: str) -> str:
@@ -130,29 +140,33 @@ def read_file(path: str, fmt: str = "auto", columns: ColumnMap | None = None) ->
     columns = columns or ColumnMap()
     source = "<stdin>" if path == "-" else path
     try:
-        stream = open_binary(path)
+        with open_binary(path) as stream:
+            yield from _items(stream, path, source, fmt, columns)
     except OSError as exc:
         yield Reject(source, 0, f"cannot open: {exc.strerror or exc}", "")
-        return
-    with stream:
-        chosen = fmt
-        if fmt == "auto":
-            chosen = format_from_name(path) if path != "-" else None
-            if chosen is None:
-                chosen = _sniff(stream)
-        try:
-            if chosen == "csv":
-                yield from _csv_items(stream, source, columns, path)
-            elif chosen == "parquet":
-                yield from _parquet_items(stream, source, columns)
-            elif chosen == "text":
-                yield from _text_items(stream, source)
-            else:
-                yield from _json_items(stream, source, chosen, columns)
-        except MissingColumn as exc:
-            yield Reject(source, 0, str(exc), "")
-        except (OSError, EOFError, zstandard.ZstdError) as exc:
-            yield Reject(source, 0, f"read error (truncated or corrupt file?): {exc}", "")
+
+
+def _items(
+    stream: IO[bytes], path: str, source: str, fmt: str, columns: ColumnMap
+) -> Iterator[Item]:
+    chosen = fmt
+    if fmt == "auto":
+        chosen = format_from_name(path) if path != "-" else None
+        if chosen is None:
+            chosen = _sniff(stream)
+    try:
+        if chosen == "csv":
+            yield from _csv_items(stream, source, columns, path)
+        elif chosen == "parquet":
+            yield from _parquet_items(stream, source, columns)
+        elif chosen == "text":
+            yield from _text_items(stream, source)
+        else:
+            yield from _json_items(stream, source, chosen, columns)
+    except MissingColumn as exc:
+        yield Reject(source, 0, str(exc), "")
+    except (OSError, EOFError, zstandard.ZstdError) as exc:
+        yield Reject(source, 0, f"read error (truncated or corrupt file?): {exc}", "")
 
 
 def _sniff(stream: IO[bytes]) -> str:

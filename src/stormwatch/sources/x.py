@@ -29,8 +29,8 @@ def posts_from_v2(obj: dict[str, Any], raw: str | None = None) -> list[Post]:
     includes = as_dict(obj.get("includes"))
     users = {u.get("id"): u for u in as_list(includes.get("users")) if isinstance(u, dict)}
     tweets = {t.get("id"): t for t in as_list(includes.get("tweets")) if isinstance(t, dict)}
-    if isinstance(data, dict):
-        return [_v2_tweet(data, users, tweets, None)]
+    if isinstance(data, dict):  # a stream line: keep the whole line, users included
+        return [_v2_tweet(data, users, tweets, raw)]
     if isinstance(data, list):
         return [_v2_tweet(t, users, tweets, None) for t in data if isinstance(t, dict)]
     raise MalformedRecord("X v2 'data' is neither an object nor a list")

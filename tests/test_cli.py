@@ -1,0 +1,187 @@
+import csv
+import gzip
+import io
+
+import orjson
+import pyarrow.parquet as pq
+import pytest
+from click.testing import CliRunner
+
+from conftest import FIXTURES
+from stormwatch.cli import EXIT_NOTHING_READ, EXIT_STRICT, main, sample_path
+
+SUMMARY_KEYS = {"posts", "rejected", "duplicates", "reposts", "authors", "first", "last", "shares"}
+
+
+def run(*args: str, input: bytes | None = None):
+    return CliRunner().invoke(main, list(args), input=input, catch_exceptions=False)
+
+
+def test_analyze_json_keys_and_idempotent_rerun(tmp_path):
+    db = tmp_path / "c.db"
+    first = run(
+        "analyze",
+        str(FIXTURES / "x_v2_page.json"),
+        str(FIXTURES / "x_v1.jsonl"),
+        "--db",
+        str(db),
+        "--json",
+    )
+    assert first.exit_code == 0
+    summary = orjson.loads(first.stdout)
+    assert summary.keys() >= SUMMARY_KEYS
+    assert (summary["posts"], summary["reposts"], summary["duplicates"]) == (6, 2, 0)
+    assert summary["skipped"] == 1  # the v1.1 delete notice
+    assert summary["authors"] == 5
+    assert summary["first"] == "2013-11-13T19:05:12.000Z"
+    assert summary["last"] == "2013-11-13T20:21:00.000Z"
+    assert set(summary["shares"]) == {"negative", "neutral", "positive", "offensive", "question"}
+    assert summary["labelled"] == 4  # reposts are amplification, not new voices
+    second = orjson.loads(
+        run("analyze", str(FIXTURES / "x_v2_page.json"), "--db", str(db), "--json").stdout
+    )
+    assert (second["posts"], second["duplicates"]) == (6, 3)
+    counted = orjson.loads(
+        run(
+            "analyze",
+            str(FIXTURES / "x_v2_page.json"),
+            "--db",
+            str(db),
+            "--json",
+            "--count-reposts",
+        ).stdout
+    )
+    assert counted["labelled"] == 6
+
+
+def test_nothing_readable_exits_1_and_keeps_rejects(tmp_path):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_bytes(b"{nope\n<html>\n")
+    result = run("analyze", str(bad), "--db", str(tmp_path / "b.db"), "--json")
+    assert result.exit_code == EXIT_NOTHING_READ
+    assert orjson.loads(result.stdout)["rejected"] == 2
+    rejects = (tmp_path / "b.rejects.jsonl").read_text().splitlines()
+    assert [orjson.loads(r)["line"] for r in rejects] == [1, 2]
+
+
+def test_strict_fails_on_rejects_but_default_does_not(tmp_path):
+    mixed = tmp_path / "m.jsonl"
+    mixed.write_bytes((FIXTURES / "x_v2_stream.jsonl").read_bytes() + b"{broken\n")
+    ok = run("analyze", str(mixed), "--db", str(tmp_path / "a.db"))
+    assert ok.exit_code == 0
+    assert "rejected lines" in ok.stdout
+    strict = run("analyze", str(mixed), "--db", str(tmp_path / "s.db"), "--strict")
+    assert strict.exit_code == EXIT_STRICT
+
+
+def test_missing_input_is_a_clear_error(tmp_path):
+    result = CliRunner().invoke(main, ["analyze", str(tmp_path / "nope.jsonl")])
+    assert result.exit_code == 1
+    assert "nope.jsonl: no such file or folder" in result.output
+
+
+def test_stdin_and_csv_column_flags(tmp_path):
+    result = run(
+        "analyze",
+        "-",
+        "--db",
+        str(tmp_path / "i.db"),
+        "--json",
+        input=gzip.compress((FIXTURES / "x_v2_stream.jsonl").read_bytes()),
+    )
+    assert orjson.loads(result.stdout)["posts"] == 3
+    result = run(
+        "analyze",
+        str(FIXTURES / "posts.csv"),
+        "--db",
+        str(tmp_path / "c.db"),
+        "--text-column",
+        "message",
+        "--id-column",
+        "tweet_id",
+        "--time-column",
+        "posted",
+        "--author-column",
+        "handle",
+        "--json",
+    )
+    summary = orjson.loads(result.stdout)
+    assert (summary["posts"], summary["rejected"], summary["authors"]) == (2, 3, 2)
+
+
+def test_default_db_named_after_input(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = run("analyze", str(FIXTURES / "x_v2_stream.jsonl"), "--json")
+    assert orjson.loads(result.stdout)["db"] == "x_v2_stream.stormwatch.db"
+    assert (tmp_path / "x_v2_stream.stormwatch.db").exists()
+
+
+@pytest.fixture
+def analysed(tmp_path):
+    db = tmp_path / "e.db"
+    run(
+        "analyze",
+        str(FIXTURES / "mastodon_statuses.json"),
+        str(FIXTURES / "x_v2_page.json"),
+        "--db",
+        str(db),
+    )
+    return db
+
+
+def test_export_jsonl_shape(analysed):
+    result = run("export", str(analysed))
+    records = [orjson.loads(line) for line in result.stdout.splitlines()]
+    assert len(records) == 6
+    first = records[0]
+    assert set(first) == {
+        "id",
+        "platform",
+        "author",
+        "author_id",
+        "created_at",
+        "text",
+        "lang",
+        "reply_to",
+        "quote_of",
+        "repost_of",
+        "hashtags",
+        "labels",
+    }
+    assert first["platform"] == "mastodon" and first["author"] == "Gargron"
+    assert set(first["labels"]["sentiment"]) == {"negative", "neutral", "positive"}
+    assert 0.0 <= first["labels"]["offensive"] <= 1.0
+    assert abs(sum(first["labels"]["sentiment"].values()) - 1) < 1e-3
+
+
+def test_export_csv_and_parquet(analysed, tmp_path):
+    result = run("export", str(analysed), "--format", "csv")
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert len(rows) == 6 and "sentiment.negative" in rows[0] and "offensive" in rows[0]
+    hostile = next(r for r in rows if "script" in r["text"])
+    assert hostile["text"].startswith("bank rant")
+    out = tmp_path / "posts.parquet"
+    assert run("export", str(analysed), "--format", "parquet", "-o", str(out)).exit_code == 0
+    table = pq.read_table(out)
+    assert table.num_rows == 6
+    assert str(table.schema.field("created_at").type) == "timestamp[ms, tz=UTC]"
+    assert run("export", str(analysed), "--format", "parquet").exit_code == 2
+
+
+def test_demo_runs_on_the_bundled_sample(tmp_path):
+    result = run("demo", "--out", str(tmp_path / "demo"))
+    assert result.exit_code == 0
+    summary = orjson.loads((tmp_path / "demo" / "summary.json").read_bytes())
+    assert summary["rejected"] == 3 and summary["duplicates"] == 20
+    assert summary["posts"] == 5052 and summary["reposts"] > 100
+    assert summary["shares"]["negative"] > summary["shares"]["offensive"] > 0
+    assert sample_path().stat().st_size < 3 * 1024 * 1024
+    exported = (tmp_path / "demo" / "posts.jsonl").read_bytes().count(b"\n")
+    assert exported == 5052
+
+
+def test_help_reads_well():
+    result = run("--help")
+    for command in ("analyze", "export", "demo", "bench"):
+        assert command in result.stdout
+    assert "Exit status" in run("analyze", "--help").stdout
