@@ -35,7 +35,18 @@ def test_analyze_json_keys_and_idempotent_rerun(tmp_path):
     assert summary["authors"] == 5
     assert summary["first"] == "2013-11-13T19:05:12.000Z"
     assert summary["last"] == "2013-11-13T20:21:00.000Z"
-    assert set(summary["shares"]) == {"negative", "neutral", "positive", "offensive", "question"}
+    assert {
+        "negative",
+        "neutral",
+        "positive",
+        "offensive",
+        "hate",
+        "irony",
+        "sarcastic",
+        "question",
+        "genuine",
+    } <= set(summary["shares"])
+    assert summary["model"]["name"] == "fast"
     assert summary["labelled"] == 4  # reposts are amplification, not new voices
     second = orjson.loads(
         run("analyze", str(FIXTURES / "x_v2_page.json"), "--db", str(db), "--json").stdout
@@ -52,6 +63,21 @@ def test_analyze_json_keys_and_idempotent_rerun(tmp_path):
         ).stdout
     )
     assert counted["labelled"] == 6
+
+
+def test_baseline_tier_still_selectable(tmp_path):
+    result = run(
+        "analyze",
+        str(FIXTURES / "x_v2_stream.jsonl"),
+        "--db",
+        str(tmp_path / "b.db"),
+        "--json",
+        "--tier",
+        "baseline",
+    )
+    summary = orjson.loads(result.stdout)
+    assert summary["model"]["name"] == "baseline"
+    assert set(summary["shares"]) == {"negative", "neutral", "positive", "offensive", "question"}
 
 
 def test_nothing_readable_exits_1_and_keeps_rejects(tmp_path):

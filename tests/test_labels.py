@@ -32,12 +32,12 @@ def test_hard_labels_and_shares():
     )
     flags = hard_labels(proba, LAYOUT)
     assert flags["negative"].tolist() == [True, False, False, True]
-    assert flags["offensive"].tolist() == [True, True, False, False]  # p >= 0.5
+    assert flags["offensive"].tolist() == [True, False, False, False]  # a tie is not offensive
     assert shares(proba, LAYOUT) == {
         "negative": 0.5,
         "neutral": 0.25,
         "positive": 0.25,
-        "offensive": 0.5,
+        "offensive": 0.25,
     }
     assert shares(proba[:0], LAYOUT)["negative"] == 0.0
 
@@ -48,3 +48,11 @@ def test_labels_record_export_shape():
         "sentiment": {"negative": 0.6, "neutral": 0.3, "positive": 0.1},
         "offensive": 0.75,
     }
+
+
+def test_decision_weights_change_hard_labels_not_probabilities():
+    balanced = Layout((Task("offensive", ("not_offensive", "offensive"), (1.0, 3.0)),))
+    proba = np.array([[0.7, 0.3], [0.8, 0.2], [0.4, 0.6]], dtype=np.float32)
+    assert hard_labels(proba, balanced)["offensive"].tolist() == [True, False, True]
+    assert Layout.from_json(balanced.to_json()) == balanced
+    assert "decision" not in LAYOUT.to_json()["tasks"][0]

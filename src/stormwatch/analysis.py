@@ -21,6 +21,8 @@ from stormwatch.store.base import ModelRef
 from stormwatch.store.sqlite import SQLiteStore
 
 Progress = Callable[[int], None]
+# The labels whose prevalence is stated in words, in this order, when the model has them.
+_HEADLINE = ("negative", "offensive", "hate", "irony", "sarcastic", "genuine")
 
 
 @dataclass
@@ -159,8 +161,13 @@ def summarize(
     store: SQLiteStore, model: ModelRef, counts: RunCounts, include_reposts: bool = False
 ) -> dict[str, Any]:
     """The summary object of `analyze --json`. Keys are stable; later features add keys."""
+    from stormwatch.core.quantify import prevalences, statement
+    from stormwatch.models import reference_for
+
     stored = store.counts()
     _, proba = store.scores(model, include_reposts=include_reposts)
+    validation, methods = reference_for(model.name, model.version)
+    estimated = prevalences(proba, model.layout, validation, methods) if len(proba) else {}
     first, last = stored["first"], stored["last"]
     span_hours = (last - first).total_seconds() / 3600 if first and last else None
     return {
@@ -177,6 +184,10 @@ def summarize(
         "labelled": len(proba),
         "shares_include_reposts": include_reposts,
         "shares": {k: round(v, 4) for k, v in shares(proba, model.layout).items()},
+        "prevalence": {label: p.as_dict() for label, p in estimated.items()},
+        "statements": [
+            statement(label, estimated[label]) for label in _HEADLINE if label in estimated
+        ],
         "model": {"name": model.name, "version": model.version},
         "run": counts.as_dict(),
     }

@@ -119,3 +119,52 @@ def run_ingest_bench(n_posts: int, workdir: Path, sample: Path) -> dict[str, Any
             },
         ],
     }
+
+
+def sample_texts(sample: Path, n: int) -> list[str]:
+    """N post texts cycled from the bundled sample campaign."""
+    texts = [p.text for p in read_file(str(sample)) if isinstance(p, Post)]
+    return (texts * (n // len(texts) + 1))[:n]
+
+
+def classify_once(tier: str, n_posts: int, sample: Path, batch: int = 2048) -> dict[str, Any]:
+    """Run in a fresh process: classify N posts with one tier; rate and this process's peak."""
+    from stormwatch.models import load_classifier
+
+    texts = sample_texts(sample, n_posts)
+    start = time.perf_counter()
+    classifier = load_classifier(tier)
+    load_s = time.perf_counter() - start
+    start = time.perf_counter()
+    for i in range(0, len(texts), batch):
+        classifier.predict_proba(texts[i : i + batch])
+    seconds = time.perf_counter() - start
+    return {
+        "tier": tier,
+        "posts": n_posts,
+        "load_seconds": round(load_s, 2),
+        "seconds": round(seconds, 2),
+        "posts_per_s": round(n_posts / seconds),
+        "peak_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+    }
+
+
+def run_classify_bench(n_posts: int, tiers: tuple[str, ...]) -> list[dict[str, Any]]:
+    rows = []
+    for tier in tiers:
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                "import sys, orjson; from stormwatch.bench import classify_once; "
+                "from stormwatch.cli import sample_path; "
+                "sys.stdout.buffer.write(orjson.dumps(classify_once(sys.argv[1], int(sys.argv[2]), "
+                "sample_path())))",
+                tier,
+                str(n_posts),
+            ],
+            check=True,
+            capture_output=True,
+        )
+        rows.append(orjson.loads(done.stdout))
+    return rows

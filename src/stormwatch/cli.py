@@ -128,7 +128,7 @@ def print_summary(summary: dict[str, Any], console: Console) -> None:
     console.print(table)
     counted = "posts" if summary["shares_include_reposts"] else "original posts"
     shares = Table(
-        title="Share by label (classify and count)",
+        title="Labels: share counted, and prevalence estimated with its interval",
         caption=f"{summary['labelled']:,} {counted}; model {summary['model']['name']}",
         title_justify="left",
         caption_justify="left",
@@ -136,9 +136,20 @@ def print_summary(summary: dict[str, Any], console: Console) -> None:
     )
     shares.add_column("label")
     shares.add_column("share", justify="right")
+    shares.add_column("estimate", justify="right")
+    shares.add_column("95% interval", justify="right")
+    shares.add_column("method")
     for label, share in summary["shares"].items():
-        shares.add_row(label, f"{share:.1%}")
+        p = summary["prevalence"].get(label)
+        cells = (
+            [f"{p['estimate']:.1%}", f"{p['low']:.1%} – {p['high']:.1%}", p["method"]]
+            if p
+            else ["-", "-", "-"]
+        )
+        shares.add_row(label, f"{share:.1%}", *cells)
     console.print(shares)
+    for sentence in summary.get("statements", []):
+        console.print(f"• {sentence[0].upper()}{sentence[1:]}.")
     console.print(f"store: {summary['db']}")
     if summary.get("rejects_file"):
         console.print(f"rejected/skipped lines kept in: {summary['rejects_file']}")
@@ -325,6 +336,237 @@ def demo(out: Path) -> None:
     Console().print(f"wrote {out / 'summary.json'} and {out / 'posts.jsonl'}")
 
 
+@main.command()
+@click.option(
+    "--data",
+    "data",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Datasets folder (default: STORMWATCH_DATA_DIR or ../shared/data).",
+)
+@click.option("--tier", type=click.Choice(["fast", "accurate"]), default="fast", show_default=True)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Artifact folder (default: the one shipped inside the package).",
+)
+@click.option(
+    "--work",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path(".train-cache/accurate"),
+    show_default=True,
+    help="Accurate tier: folder for checkpoints and the unquantised model.",
+)
+@click.option(
+    "--steps",
+    type=click.IntRange(1),
+    default=3000,
+    show_default=True,
+    help="Accurate tier: fine-tuning steps (batches of 32).",
+)
+@click.option("--fresh", is_flag=True, help="Ignore checkpoints of an earlier, interrupted run.")
+def train(
+    data: Path | None, tier: str, out: Path | None, work: Path, steps: int, fresh: bool
+) -> None:
+    """Rebuild a classifier tier's artifact from the labelled datasets (seeded, resumable).
+
+    The accurate tier needs the training extra: pip install -e '.[train]'."""
+    import shutil
+
+    from stormwatch.evaluation import run_eval
+    from stormwatch.models import artifact_dir
+    from stormwatch.models.artifact import read_config
+    from stormwatch.models.card import write_card
+
+    try:
+        root = settings.data_dir(data)
+    except settings.SettingError as exc:
+        raise click.ClickException(str(exc)) from None
+    out = out or artifact_dir(tier)
+    err.print(f"training the {tier} tier from {root} into {out}")
+    if tier == "fast":
+        from stormwatch.training.fast import train_fast
+
+        if fresh:
+            shutil.rmtree(out / ".checkpoints", ignore_errors=True)
+        train_fast(root, out, log=err.print)
+        shutil.rmtree(out / ".checkpoints", ignore_errors=True)
+    else:
+        from stormwatch.training.accurate import Schedule, finalize, train_accurate
+
+        if fresh:
+            shutil.rmtree(work, ignore_errors=True)
+        train_accurate(root, work, Schedule(steps=steps), log=err.print)
+        finalize(root, work, out, log=err.print)
+    if out == artifact_dir(tier):
+        err.print("evaluating the new artifact for its model card ...")
+        report = run_eval(root, (tier,), log=err.print)
+        write_card(out, read_config(out), report)
+    err.print(f"wrote {out}")
+
+
+@main.group("eval", invoke_without_command=True)
+@click.option(
+    "--data",
+    "data",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Datasets folder (default: STORMWATCH_DATA_DIR or ../shared/data).",
+)
+@click.option(
+    "--tier",
+    "tiers",
+    type=click.Choice(TIERS),
+    multiple=True,
+    help="Tier(s) to evaluate (default: all that are installed).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write the JSON to this file.",
+)
+@click.pass_context
+def eval_command(
+    ctx: click.Context,
+    data: Path | None,
+    tiers: tuple[str, ...],
+    as_json: bool,
+    output: Path | None,
+) -> None:
+    """Official TweetEval metrics (test splits) per tier beside the published leaderboard,
+    calibration error (ECE), posts/s; iSarcasmEval F1 cross-validated; the question tasks
+    on their held-out posts. `stormwatch eval quantify` evaluates prevalence estimates."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from stormwatch.evaluation import run_eval
+
+    try:
+        root = settings.data_dir(data)
+    except settings.SettingError as exc:
+        raise click.ClickException(str(exc)) from None
+    from stormwatch.models import available_tiers
+
+    report = run_eval(root, tiers or available_tiers(), log=err.print)
+    payload = orjson.dumps(report, option=orjson.OPT_INDENT_2)
+    if output:
+        output.write_bytes(payload + b"\n")
+    if as_json:
+        sys.stdout.buffer.write(payload + b"\n")
+        return
+    print_eval(report, Console())
+
+
+@eval_command.command("quantify")
+@click.option("--data", "data", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--tier", type=click.Choice(TIERS), default="fast", show_default=True)
+@click.option(
+    "--label",
+    "labels",
+    type=click.Choice(["negative", "offensive", "hate", "irony"]),
+    multiple=True,
+    help="Binary view(s) to evaluate (default: negative, offensive).",
+)
+@click.option("--sizes", default="100,500,5000", show_default=True, help="Sample sizes.")
+@click.option(
+    "--samples",
+    type=click.IntRange(1),
+    default=20,
+    show_default=True,
+    help="Samples per prevalence point.",
+)
+@click.option(
+    "--replicates",
+    type=click.IntRange(10),
+    default=200,
+    show_default=True,
+    help="Bootstrap replicates per interval.",
+)
+@click.option("--json", "as_json", is_flag=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path))
+def eval_quantify(
+    data: Path | None,
+    tier: str,
+    labels: tuple[str, ...],
+    sizes: str,
+    samples: int,
+    replicates: int,
+    as_json: bool,
+    output: Path | None,
+) -> None:
+    """Prevalence error and interval coverage: artificial- and natural-prevalence protocols
+    on the TweetEval test sets, every method side by side."""
+    from stormwatch.evaluation_quantify import run_quantify_eval
+
+    try:
+        root = settings.data_dir(data)
+        size_list = [int(x) for x in sizes.split(",") if x.strip()]
+    except (settings.SettingError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from None
+    report = run_quantify_eval(
+        root,
+        tier,
+        labels or ("negative", "offensive"),
+        size_list,
+        samples,
+        replicates,
+        log=err.print,
+    )
+    payload = orjson.dumps(report, option=orjson.OPT_INDENT_2)
+    if output:
+        output.write_bytes(payload + b"\n")
+    if as_json:
+        sys.stdout.buffer.write(payload + b"\n")
+        return
+    table = Table(
+        title=f"Prevalence estimation, {tier} tier: mean absolute error "
+        "(coverage of 95% intervals, mean width)",
+        title_justify="left",
+    )
+    table.add_column("label / protocol / n")
+    methods = list(next(iter(report["table"].values())))
+    for m in methods:
+        table.add_column(m.upper(), justify="right")
+    for key, row in report["table"].items():
+        table.add_row(
+            key,
+            *[
+                f"{row[m]['mae']:.3f} ({row[m]['coverage']:.2f}, {row[m]['width']:.2f})"
+                for m in methods
+            ],
+        )
+    Console().print(table)
+
+
+def print_eval(report: dict[str, Any], console: Console) -> None:
+    tiers = list(report["speed"])
+    table = Table(
+        title="TweetEval test sets, official metric x100 (ECE in brackets)", title_justify="left"
+    )
+    table.add_column("task")
+    for name in [*tiers, *report["published"]]:
+        table.add_column(name, justify="right")
+    for task, scores in report["tasks"].items():
+        cells = [
+            f"{scores[t]:.1f} ({report['ece'][task][t]:.3f})" if t in scores else "-" for t in tiers
+        ]
+        published = [
+            f"{report['published'][p][task]:.1f}" if task in report["published"][p] else "-"
+            for p in report["published"]
+        ]
+        table.add_row(task, *cells, *published)
+    table.add_row(
+        "posts/s", *[f"{report['speed'][t]:,}" for t in tiers], *["" for _ in report["published"]]
+    )
+    console.print(table)
+    for tier, figures in report["sarcasm"].items():
+        if isinstance(figures, dict):
+            console.print(
+                f"iSarcasmEval ({tier}, {figures['folds']}-fold CV on {figures['n']:,} train "
+                f"posts): F1 sarcastic {figures['f1_sarcastic']:.1f}, ECE {figures['ece']:.3f} "
+                f"(best published system, official test: {report['sarcasm']['published_best']})"
+            )
+
+
 @main.group()
 def bench() -> None:
     """Speed benchmarks that print posts/second and peak memory."""
@@ -353,6 +595,39 @@ def bench_ingest(n_posts: int, workdir: Path, as_json: bool) -> None:
     table.add_column("target", justify="right")
     for row in figures["rows"]:
         table.add_row(row["stage"], row["figure"], row["target"])
+    Console().print(table)
+
+
+@bench.command("classify")
+@click.option("--posts", "n_posts", type=click.IntRange(1000), default=80_000, show_default=True)
+@click.option(
+    "--tier",
+    "tiers",
+    type=click.Choice(TIERS),
+    multiple=True,
+    help="Tier(s) to measure (default: all).",
+)
+@click.option("--json", "as_json", is_flag=True)
+def bench_classify(n_posts: int, tiers: tuple[str, ...], as_json: bool) -> None:
+    """Posts/s and peak memory of each classifier tier on N posts (one process per tier)."""
+    from stormwatch.bench import run_classify_bench
+    from stormwatch.models import available_tiers
+
+    rows = run_classify_bench(n_posts, tiers or available_tiers())
+    if as_json:
+        sys.stdout.buffer.write(orjson.dumps(rows, option=orjson.OPT_INDENT_2) + b"\n")
+        return
+    table = Table(title=f"bench classify — {n_posts:,} posts, single process")
+    for column in ("tier", "posts/s", "seconds", "model load s", "peak MiB"):
+        table.add_column(column, justify="right")
+    for row in rows:
+        table.add_row(
+            row["tier"],
+            f"{row['posts_per_s']:,}",
+            f"{row['seconds']:.1f}",
+            f"{row['load_seconds']:.2f}",
+            f"{row['peak_mib']:,.0f}",
+        )
     Console().print(table)
 
 

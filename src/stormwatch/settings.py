@@ -29,7 +29,7 @@ SETTINGS: tuple[Setting, ...] = (
         "train/eval. Empty: look for ./shared/data then ../shared/data.",
     ),
     Setting("batch_size", "2048", "Posts per batch when reading, storing and scoring."),
-    Setting("tier", "baseline", "Classifier tier used to label posts."),
+    Setting("tier", "fast", "Classifier tier used to label posts."),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}

@@ -16,8 +16,13 @@ import numpy as np
 
 @dataclass(frozen=True, slots=True)
 class Task:
+    """A classification task. `decision` weights turn probabilities into hard labels:
+    label = argmax(p * decision). None is plain argmax; 1/prior is the balanced decision
+    that maximises macro-averaged recall, which calibrated probabilities alone do not."""
+
     name: str
     classes: tuple[str, ...]
+    decision: tuple[float, ...] | None = None
 
     @property
     def binary(self) -> bool:
@@ -55,11 +60,26 @@ class Layout:
         return tuple(label for task in self.tasks for label in task.labels)
 
     def to_json(self) -> dict[str, Any]:
-        return {"tasks": [{"name": t.name, "classes": list(t.classes)} for t in self.tasks]}
+        return {
+            "tasks": [
+                {"name": t.name, "classes": list(t.classes)}
+                | ({"decision": list(t.decision)} if t.decision is not None else {})
+                for t in self.tasks
+            ]
+        }
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Layout:
-        return cls(tuple(Task(t["name"], tuple(t["classes"])) for t in data["tasks"]))
+        return cls(
+            tuple(
+                Task(
+                    t["name"],
+                    tuple(t["classes"]),
+                    tuple(t["decision"]) if t.get("decision") is not None else None,
+                )
+                for t in data["tasks"]
+            )
+        )
 
 
 class Classifier(Protocol):
@@ -74,16 +94,20 @@ class Classifier(Protocol):
         ...
 
 
+def decide(part: np.ndarray, task: Task) -> np.ndarray:
+    """Each row's class index under the task's decision rule (ties go to the first class)."""
+    if task.decision is not None:
+        part = part * np.asarray(task.decision, dtype=part.dtype)
+    return part.argmax(axis=1)
+
+
 def hard_labels(proba: np.ndarray, layout: Layout) -> dict[str, np.ndarray]:
-    """label -> boolean array: argmax for multi-class tasks, p >= 0.5 for binary ones."""
+    """label -> boolean array, by each task's decision rule."""
     out: dict[str, np.ndarray] = {}
     for task, block in zip(layout.tasks, layout.slices().values(), strict=True):
-        part = proba[:, block]
-        if task.binary:
-            out[task.classes[1]] = part[:, 1] >= 0.5
-        else:
-            winner = part.argmax(axis=1)
-            for index, name in enumerate(task.classes):
+        winner = decide(proba[:, block], task)
+        for index, name in enumerate(task.classes):
+            if name in task.labels:
                 out[name] = winner == index
     return out
 

@@ -1,0 +1,279 @@
+"""Prevalence estimation: what share of a set of posts carries a label, with a confidence
+interval — from per-post probabilities stored once, never by re-classifying.
+
+Methods (Forman 2008; Saerens, Latinne & Decaestecker 2002; see QuaPy's aggregative
+methods): classify-and-count (CC), probabilistic CC (PCC), adjusted CC (ACC), probabilistic
+adjusted CC (PACC) and EM/SLD. The adjusted methods and EM need the classifier's behaviour
+on labelled held-out data — the validation predictions shipped with every model.
+
+Intervals come from a bootstrap that resamples both the posts (sampling error) and the
+validation set (the error rates used by the adjustment were themselves estimated)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from stormwatch.core.labels import Layout, decide
+
+METHODS = ("cc", "pcc", "acc", "pacc", "emq")
+
+
+@dataclass(frozen=True, slots=True)
+class Reference:
+    """A classifier's held-out behaviour for one binary view: P(positive) per validation
+    post, the hard decision per post, and the true labels (0/1)."""
+
+    scores: np.ndarray
+    decisions: np.ndarray
+    labels: np.ndarray
+
+    def resample(self, rng: np.random.Generator) -> Reference:
+        index = rng.integers(0, len(self.labels), len(self.labels))
+        return Reference(self.scores[index], self.decisions[index], self.labels[index])
+
+
+@dataclass(frozen=True, slots=True)
+class Prevalence:
+    estimate: float
+    low: float
+    high: float
+    method: str
+    n: int
+
+    def as_dict(self) -> dict[str, float | int | str]:
+        return {
+            "estimate": round(self.estimate, 4),
+            "low": round(self.low, 4),
+            "high": round(self.high, 4),
+            "method": self.method,
+            "n": self.n,
+        }
+
+
+def _clip(x: float) -> float:
+    return float(min(1.0, max(0.0, x)))
+
+
+def _rates(values: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
+    """Mean of `values` on true positives and on true negatives (TPR, FPR when values are
+    hard decisions; their soft versions when values are probabilities)."""
+    pos, neg = labels == 1, labels == 0
+    tpr = float(values[pos].mean()) if pos.any() else 1.0
+    fpr = float(values[neg].mean()) if neg.any() else 0.0
+    return tpr, fpr
+
+
+def _adjust(observed: float, tpr: float, fpr: float) -> float:
+    """Forman's correction, NOT clipped: the bootstrap needs the raw values so that an
+    estimate pinned at 0 or 1 still gets an honest interval; `estimate` clips at the end."""
+    if tpr - fpr < 1e-6:
+        return observed  # a classifier no better than chance cannot be corrected
+    return (observed - fpr) / (tpr - fpr)
+
+
+Weights = np.ndarray | None
+
+
+def _mean(values: np.ndarray, weights: Weights) -> float:
+    if len(values) == 0:
+        return 0.0
+    return float(np.average(values, weights=weights))
+
+
+def cc(
+    scores: np.ndarray, decisions: np.ndarray, ref: Reference | None = None, weights: Weights = None
+) -> float:
+    return _mean(decisions.astype(np.float64), weights)
+
+
+def pcc(
+    scores: np.ndarray, decisions: np.ndarray, ref: Reference | None = None, weights: Weights = None
+) -> float:
+    return _mean(scores.astype(np.float64), weights)
+
+
+def acc(
+    scores: np.ndarray, decisions: np.ndarray, ref: Reference | None = None, weights: Weights = None
+) -> float:
+    if ref is None:
+        raise ValueError("ACC needs validation predictions")
+    tpr, fpr = _rates(ref.decisions.astype(float), ref.labels)
+    return _adjust(cc(scores, decisions, None, weights), tpr, fpr)
+
+
+def pacc(
+    scores: np.ndarray, decisions: np.ndarray, ref: Reference | None = None, weights: Weights = None
+) -> float:
+    if ref is None:
+        raise ValueError("PACC needs validation predictions")
+    tpr, fpr = _rates(ref.scores, ref.labels)
+    return _adjust(pcc(scores, decisions, None, weights), tpr, fpr)
+
+
+def emq(
+    scores: np.ndarray,
+    decisions: np.ndarray,
+    ref: Reference | None = None,
+    weights: Weights = None,
+    tolerance: float = 1e-6,
+    max_iter: int = 1000,
+) -> float:
+    """EM / SLD: re-weight the posteriors towards a new prior until the prior they imply
+    stops moving. The posteriors are calibrated on validation, so the prior they assume is
+    the validation prior."""
+    if ref is None:
+        raise ValueError("EMQ needs validation predictions")
+    if len(scores) == 0:
+        return 0.0
+    train_prior = float(np.clip(ref.labels.mean(), 1e-6, 1 - 1e-6))
+    p = np.clip(scores.astype(np.float64), 1e-9, 1 - 1e-9)
+    prior = train_prior
+    for _ in range(max_iter):
+        pos = p * (prior / train_prior)
+        neg = (1 - p) * ((1 - prior) / (1 - train_prior))
+        new_prior = _mean(pos / (pos + neg), weights)
+        if abs(new_prior - prior) < tolerance:
+            prior = new_prior
+            break
+        prior = new_prior
+    return _clip(prior)
+
+
+ESTIMATORS: dict[str, Callable[..., float]] = {
+    "cc": cc,
+    "pcc": pcc,
+    "acc": acc,
+    "pacc": pacc,
+    "emq": emq,
+}
+
+
+_CELLS = 2048  # score bins per decision value for the bootstrap
+
+
+@dataclass(frozen=True, slots=True)
+class Cells:
+    """Posts summarised as (score bin, decision) cells with counts: a bootstrap replicate
+    only needs new counts (one multinomial draw), not a new sample of every post."""
+
+    scores: np.ndarray
+    decisions: np.ndarray
+    counts: np.ndarray
+
+    @classmethod
+    def of(cls, scores: np.ndarray, decisions: np.ndarray) -> Cells:
+        bins = np.minimum((scores * _CELLS).astype(np.int64), _CELLS - 1)
+        key = bins * 2 + decisions.astype(np.int64)
+        counts = np.bincount(key, minlength=2 * _CELLS)
+        sums = np.bincount(key, weights=scores, minlength=2 * _CELLS)
+        used = counts > 0
+        return cls(
+            (sums[used] / counts[used]),
+            (np.flatnonzero(used) % 2).astype(bool),
+            counts[used].astype(np.float64),
+        )
+
+
+def _weighted(
+    fn: Callable[..., float], cells: Cells, weights: np.ndarray, ref: Reference | None
+) -> float:
+    """An estimator on cells with the given counts (cells with count 0 drop out)."""
+    keep = weights > 0
+    # Every estimator here is a weighted mean at heart: counts enter as weights.
+    return fn(cells.scores[keep], cells.decisions[keep], ref, weights[keep])
+
+
+def estimate(
+    method: str,
+    scores: np.ndarray,
+    decisions: np.ndarray,
+    ref: Reference | None = None,
+    confidence: float = 0.95,
+    replicates: int = 300,
+    seed: int = 0,
+) -> Prevalence:
+    """Point estimate and a bootstrap percentile interval (posts and validation resampled
+    together, `replicates` times; seeded, so the same data gives the same interval)."""
+    if method not in ESTIMATORS:
+        raise ValueError(f"unknown method {method!r}; use one of {', '.join(METHODS)}")
+    fn = ESTIMATORS[method]
+    n = len(scores)
+    if n == 0:
+        return Prevalence(0.0, 0.0, 1.0, method, 0)
+    point = _clip(fn(scores, decisions, ref))
+    cells = Cells.of(scores, decisions)
+    rng = np.random.default_rng(seed)
+    share = cells.counts / n
+    draws = np.empty(replicates)
+    for b in range(replicates):
+        counts = rng.multinomial(n, share).astype(np.float64)
+        resampled_ref = ref.resample(rng) if ref is not None else None
+        draws[b] = _weighted(fn, cells, counts, resampled_ref)
+    tail = (1 - confidence) / 2
+    low, high = np.quantile(draws, [tail, 1 - tail])
+    return Prevalence(point, min(_clip(low), point), max(_clip(high), point), method, n)
+
+
+# --- binary views of a multi-task classifier's output -------------------------------------
+
+# Without a measured reason to adjust (see `stormwatch eval quantify`), count.
+DEFAULT_METHOD = "cc"
+
+
+def binary_views(
+    proba: np.ndarray, layout: Layout, validation: Mapping[str, np.ndarray] | None
+) -> dict[str, tuple[np.ndarray, np.ndarray, Reference | None]]:
+    """label -> (scores, decisions, reference) for every hard label of the layout: a
+    binary task's positive class, or one class of a multi-class task against the rest.
+    Decisions follow each task's decision rule; the reference comes from the validation
+    predictions shipped with the model (None when there are none)."""
+    views: dict[str, tuple[np.ndarray, np.ndarray, Reference | None]] = {}
+    for task, block in zip(layout.tasks, layout.slices().values(), strict=True):
+        part = proba[:, block]
+        winner = decide(part, task)
+        val_proba = val_labels = None
+        if validation is not None and f"{task.name}.proba" in validation:
+            val_proba = validation[f"{task.name}.proba"].astype(np.float64)
+            val_labels = validation[f"{task.name}.labels"].astype(np.int64)
+        for index, label in enumerate(task.classes):
+            if label not in task.labels:
+                continue
+            ref = None
+            if val_proba is not None and val_labels is not None:
+                ref = Reference(
+                    val_proba[:, index],
+                    decide(val_proba, task) == index,
+                    (val_labels == index).astype(np.int64),
+                )
+            views[label] = (part[:, index].astype(np.float64), winner == index, ref)
+    return views
+
+
+def prevalences(
+    proba: np.ndarray,
+    layout: Layout,
+    validation: Mapping[str, np.ndarray] | None,
+    methods: Mapping[str, str] | None = None,
+    confidence: float = 0.95,
+    replicates: int = 300,
+) -> dict[str, Prevalence]:
+    """Every label's prevalence with its interval. `methods` names the method measured best
+    per label (shipped with the model); other labels, and models without validation
+    predictions, use classify-and-count with a sampling-only interval."""
+    out: dict[str, Prevalence] = {}
+    for label, (scores, decisions, ref) in binary_views(proba, layout, validation).items():
+        method = (methods or {}).get(label, DEFAULT_METHOD) if ref is not None else "cc"
+        out[label] = estimate(method, scores, decisions, ref, confidence, replicates)
+    return out
+
+
+def statement(label: str, prevalence: Prevalence, confidence: float = 0.95) -> str:
+    """The sentence people quote: the lower bound first, the estimate beside it."""
+    return (
+        f"at least {prevalence.low:.1%} of {prevalence.n:,} posts are {label} "
+        f"({confidence:.0%} confidence; estimate {prevalence.estimate:.1%}, "
+        f"method {prevalence.method.upper()})"
+    )

@@ -1,0 +1,164 @@
+"""`stormwatch eval`: the official TweetEval metrics on the test splits, per tier, beside the
+published leaderboard, with calibration error and speed; iSarcasmEval cross-validated."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from stormwatch.core.calibration import apply_scaling, fit_scaling
+from stormwatch.core.labels import Classifier, decide
+from stormwatch.core.metrics import expected_calibration_error, official_score
+from stormwatch.datasets import (
+    QUESTION_TASKS,
+    TASKS,
+    TWEETEVAL_TASKS,
+    load_isarcasm,
+    load_split,
+    load_tweeteval,
+)
+
+# TweetEval leaderboard, test sets (Barbieri et al. 2020, github.com/cardiffnlp/tweeteval).
+PUBLISHED: dict[str, dict[str, float]] = {
+    "SVM": {"emotion": 64.7, "hate": 36.7, "irony": 61.7, "offensive": 52.3, "sentiment": 62.9},
+    "FastText": {
+        "emotion": 65.2,
+        "hate": 50.6,
+        "irony": 63.1,
+        "offensive": 73.4,
+        "sentiment": 62.9,
+    },
+    "RoBERTa-Base": {
+        "emotion": 76.1,
+        "hate": 46.6,
+        "irony": 59.7,
+        "offensive": 79.5,
+        "sentiment": 71.3,
+    },
+    "BERTweet": {
+        "emotion": 79.3,
+        "hate": 56.4,
+        "irony": 82.1,
+        "offensive": 79.5,
+        "sentiment": 73.4,
+    },
+}
+# iSarcasmEval (SemEval-2022 Task 6, subtask A): best system's F1 of the sarcastic class.
+PUBLISHED_SARCASM_BEST = 60.5
+Log = Callable[[str], None]
+
+
+def evaluate_classifier(
+    classifier: Classifier, root: Path, tasks: Sequence[str] = (*TWEETEVAL_TASKS, *QUESTION_TASKS)
+) -> dict[str, dict[str, float]]:
+    """task -> {score, ece, n} on the test split, for the tasks this classifier has."""
+    slices = classifier.layout.slices()
+    results: dict[str, dict[str, float]] = {}
+    for task in tasks:
+        if task not in slices:
+            continue
+        texts, labels = load_split(root, task, "test")
+        proba = classifier.predict_proba(texts)[:, slices[task]]
+        n_classes = proba.shape[1]
+        spec = next(t for t in classifier.layout.tasks if t.name == task)
+        results[task] = {
+            "score": round(
+                official_score(TASKS[task].metric, labels, decide(proba, spec), n_classes), 2
+            ),
+            "ece": round(expected_calibration_error(proba, labels), 4),
+            "n": len(labels),
+        }
+    return results
+
+
+def measure_speed(
+    classifier: Classifier, texts: Sequence[str], n: int = 20_000, batch: int = 2048
+) -> float:
+    """Posts per second through predict_proba, single process, in batches."""
+    pool = list(texts) * (n // max(len(texts), 1) + 1)
+    sample = pool[:n]
+    classifier.predict_proba(sample[:batch])  # warm caches
+    start = time.perf_counter()
+    for i in range(0, len(sample), batch):
+        classifier.predict_proba(sample[i : i + batch])
+    return len(sample) / (time.perf_counter() - start)
+
+
+def sarcasm_cross_validation(
+    root: Path, artifact: Path, folds: int = 5, seed: int = 13
+) -> dict[str, float]:
+    """F1 of the sarcastic class, k-fold over iSarcasmEval's train split, with the fast tier's
+    recipe: its featuriser and IDF, its chosen C / class weight, calibrated inside each fold
+    on a fifth of the training part."""
+    from stormwatch.core.normalize import normalize_all
+    from stormwatch.models.linear import LinearTier
+    from stormwatch.training.fast import _fit, _full_logits, choose_decision
+
+    model = LinearTier(artifact)
+    task = next(t for t in model.config["tasks"] if t["name"] == "sarcasm")
+    texts, labels, _ = load_isarcasm(root)
+    features = model.featurizer.transform(normalize_all(texts), model.idf)
+    rng = np.random.default_rng(seed)
+    fold_of = np.empty(len(labels), dtype=np.int64)
+    for cls in np.unique(labels):
+        members = rng.permutation(np.flatnonzero(labels == cls))
+        fold_of[members] = np.arange(len(members)) % folds
+    predictions = np.empty(len(labels), dtype=np.int64)
+    ece_parts: list[float] = []
+    for k in range(folds):
+        test = fold_of == k
+        train_idx = rng.permutation(np.flatnonzero(~test))
+        cut = len(train_idx) // 5
+        calib, fit_idx = train_idx[:cut], train_idx[cut:]
+        clf = _fit(features[fit_idx], labels[fit_idx], task["C"], task["class_weight"])
+        temperature, bias = fit_scaling(_full_logits(clf, features[calib]), labels[calib])
+        decision, _ = choose_decision(
+            apply_scaling(_full_logits(clf, features[calib]), temperature, bias),
+            labels[calib],
+            "f1_positive",
+        )
+        proba = apply_scaling(_full_logits(clf, features[test]), temperature, bias)
+        weights = np.asarray(decision) if decision is not None else np.ones(2)
+        predictions[test] = (proba * weights).argmax(1)
+        ece_parts.append(expected_calibration_error(proba, labels[test]) * test.sum())
+    return {
+        "f1_sarcastic": round(official_score("f1_positive", labels, predictions, 2), 2),
+        "ece": round(float(sum(ece_parts) / len(labels)), 4),
+        "folds": folds,
+        "n": len(labels),
+    }
+
+
+def run_eval(root: Path, tiers: Sequence[str], log: Log = print) -> dict[str, Any]:
+    from stormwatch.models import artifact_dir, load_classifier
+
+    report: dict[str, Any] = {
+        "tasks": {},
+        "ece": {},
+        "speed": {},
+        "published": PUBLISHED,
+        "sarcasm": {},
+        "validation": {},
+    }
+    speed_texts = load_tweeteval(root, "sentiment", "test")[0]
+    for tier in tiers:
+        classifier = load_classifier(tier)
+        log(f"evaluating {tier} ...")
+        for task, figures in evaluate_classifier(classifier, root).items():
+            report["tasks"].setdefault(task, {})[tier] = figures["score"]
+            report["ece"].setdefault(task, {})[tier] = figures["ece"]
+        report["speed"][tier] = round(measure_speed(classifier, speed_texts))
+        config = getattr(classifier, "config", None)
+        if config is not None:
+            for task in config["tasks"]:
+                report["validation"].setdefault(task["name"], {})[tier] = task.get(
+                    "validation_score"
+                )
+            if "sarcasm" in classifier.layout.slices():
+                report["sarcasm"][tier] = sarcasm_cross_validation(root, artifact_dir(tier))
+    report["sarcasm"]["published_best"] = PUBLISHED_SARCASM_BEST
+    return report

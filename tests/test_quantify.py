@@ -1,0 +1,94 @@
+import numpy as np
+import pytest
+
+from stormwatch.core.quantify import Cells, Reference, acc, cc, emq, estimate, pacc, pcc
+
+# Validation: 10 positives (8 decided positive, soft 0.9 / 0.2), 10 negatives (1 decided
+# positive at 0.8, nine at 0.1).
+REF = Reference(
+    scores=np.array([0.9] * 8 + [0.2] * 2 + [0.8] + [0.1] * 9),
+    decisions=np.array([1] * 8 + [0] * 2 + [1] + [0] * 9, dtype=bool),
+    labels=np.array([1] * 10 + [0] * 10),
+)
+SCORES = np.array([0.9] * 45 + [0.1] * 55)
+DECISIONS = SCORES > 0.5
+
+
+def test_hand_checked_values():
+    assert cc(SCORES, DECISIONS) == pytest.approx(0.45)
+    assert pcc(SCORES, DECISIONS) == pytest.approx(0.46)
+    # ACC: TPR 0.8, FPR 0.1 -> (0.45 - 0.1) / 0.7
+    assert acc(SCORES, DECISIONS, REF) == pytest.approx(0.5)
+    # PACC: soft TPR (8*.9 + 2*.2)/10 = .76, soft FPR (.8 + 9*.1)/10 = .17
+    assert pacc(SCORES, DECISIONS, REF) == pytest.approx((0.46 - 0.17) / 0.59)
+
+
+def test_adjusted_estimates_clipped_at_the_end_with_an_honest_interval():
+    all_negative = np.zeros(300)
+    assert acc(all_negative, all_negative > 0.5, REF) == pytest.approx(-0.1 / 0.7)  # raw
+    pinned = estimate("acc", all_negative, all_negative > 0.5, REF)
+    assert pinned.estimate == 0.0 and pinned.low == 0.0
+    assert pinned.high == 0.0  # every draw is below zero: the data say "none" here
+    rng = np.random.default_rng(2)
+    few = (rng.random(300) < 0.12).astype(float)
+    near_zero = estimate("acc", few, few > 0.5, REF)
+    assert near_zero.low == 0.0 < near_zero.high  # not a fake zero-width interval
+    with pytest.raises(ValueError, match="validation"):
+        acc(SCORES, DECISIONS)
+
+
+def test_emq_recovers_a_pure_prior_shift():
+    """Calibrated posteriors for a 30% prior, applied to a sample whose prior is 70%."""
+    rng = np.random.default_rng(3)
+
+    def sample(n, prior):
+        y = rng.random(n) < prior
+        x = rng.normal(np.where(y, 1.0, -1.0), 1.0)
+        # Exact posterior under the 30% training prior (equal-variance Gaussians).
+        odds = np.exp(2 * x) * 0.3 / 0.7
+        return odds / (1 + odds), y.astype(int)
+
+    val_scores, val_labels = sample(4000, 0.3)
+    ref = Reference(val_scores, val_scores > 0.5, val_labels)
+    scores, truth = sample(20000, 0.7)
+    assert emq(scores, scores > 0.5, ref) == pytest.approx(truth.mean(), abs=0.02)
+    assert abs(pcc(scores, scores > 0.5) - truth.mean()) > 0.1  # PCC is biased here
+
+
+def test_weighted_estimators_equal_repeated_rows():
+    weights = np.array([3.0, 1.0, 2.0])
+    scores = np.array([0.9, 0.2, 0.6])
+    repeated = np.repeat(scores, weights.astype(int))
+    for fn in (cc, pcc, acc, pacc, emq):
+        assert fn(scores, scores > 0.5, REF, weights) == pytest.approx(
+            fn(repeated, repeated > 0.5, REF)
+        )
+
+
+def test_cells_keep_counts_and_mean_scores():
+    rng = np.random.default_rng(0)
+    scores = rng.random(10_000)
+    cells = Cells.of(scores, scores > 0.3)
+    assert cells.counts.sum() == 10_000
+    assert np.average(cells.scores, weights=cells.counts) == pytest.approx(scores.mean())
+    assert np.average(cells.decisions, weights=cells.counts) == pytest.approx((scores > 0.3).mean())
+
+
+def test_interval_contains_point_narrows_with_n_and_is_seeded():
+    rng = np.random.default_rng(1)
+    small_scores = rng.random(200)
+    large_scores = rng.random(20_000)
+    small = estimate("cc", small_scores, small_scores > 0.5)
+    large = estimate("cc", large_scores, large_scores > 0.5)
+    assert small.low <= small.estimate <= small.high
+    assert (large.high - large.low) < (small.high - small.low) / 5
+    adjusted = estimate("acc", large_scores, large_scores > 0.5, REF)
+    # Twenty validation posts leave the error rates uncertain: the interval must stay wide
+    # however many posts are counted.
+    assert adjusted.high - adjusted.low > 0.3
+    assert estimate("acc", large_scores, large_scores > 0.5, REF) == adjusted
+    assert small.n == 200 and adjusted.method == "acc"
+    empty = estimate("cc", np.zeros(0), np.zeros(0, bool))
+    assert (empty.low, empty.high, empty.n) == (0.0, 1.0, 0)
+    with pytest.raises(ValueError, match="unknown method"):
+        estimate("magic", small_scores, small_scores > 0.5)
