@@ -41,7 +41,7 @@ def test_crash_while_scoring_then_rerun_scores_the_rest(tmp_path):
         )
         assert (counts.inserted, counts.duplicates) == (70, 30)
         assert counts.scored == 80  # 10 stored-but-unscored + 70 new; none scored twice
-        rowids, _proba = store.scores(model)
+        rowids = store.scores(model).rowids
         assert len(rowids) == 100 == len(np.unique(rowids))
 
 

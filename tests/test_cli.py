@@ -65,6 +65,28 @@ def test_analyze_json_keys_and_idempotent_rerun(tmp_path):
     assert counted["labelled"] == 6
 
 
+def test_window_series_and_bad_window(tmp_path):
+    result = run(
+        "analyze",
+        str(FIXTURES / "x_v1.jsonl"),
+        "--db",
+        str(tmp_path / "w.db"),
+        "--json",
+        "--window",
+        "1m",
+    )
+    series = orjson.loads(result.stdout)["windows"]
+    assert [w["start"] for w in series] == [
+        "2013-11-13T20:19:00.000Z",
+        "2013-11-13T20:20:00.000Z",
+        "2013-11-13T20:21:00.000Z",
+    ]
+    assert [w["posts"] for w in series] == [1, 0, 1]  # the retweet at 20:20 is not a voice
+    assert "negative" in series[0]["prevalence"] and series[1]["prevalence"] == {}
+    bad = CliRunner().invoke(main, ["analyze", str(FIXTURES / "x_v1.jsonl"), "--window", "2q"])
+    assert bad.exit_code == 2 and "not like 15m, 1h or 1d" in bad.output
+
+
 def test_baseline_tier_still_selectable(tmp_path):
     result = run(
         "analyze",

@@ -92,3 +92,32 @@ def test_interval_contains_point_narrows_with_n_and_is_seeded():
     assert (empty.low, empty.high, empty.n) == (0.0, 1.0, 0)
     with pytest.raises(ValueError, match="unknown method"):
         estimate("magic", small_scores, small_scores > 0.5)
+
+
+def test_wilson_interval_hand_checked_and_zero_counts_are_not_certain():
+    from stormwatch.core.quantify import wilson
+
+    low, high = wilson(0.5, 100)
+    assert (low, high) == (pytest.approx(0.4038, abs=1e-4), pytest.approx(0.5962, abs=1e-4))
+    none_seen = estimate("cc", np.zeros(150), np.zeros(150, bool))
+    assert none_seen.estimate == 0.0 and none_seen.low == 0.0
+    assert 0.02 < none_seen.high < 0.03  # ~ rule of three: 3/150
+
+
+def test_prevalences_count_unvalidated_labels_and_name_the_method():
+    from stormwatch.core.labels import Layout, Task
+    from stormwatch.core.quantify import prevalences, statement
+
+    layout = Layout((Task("offensive", ("not_offensive", "offensive")),))
+    proba = np.array([[0.2, 0.8]] * 30 + [[0.9, 0.1]] * 70, dtype=np.float32)
+    validation = {
+        "offensive.proba": np.array([[0.1, 0.9], [0.8, 0.2]] * 50),
+        "offensive.labels": np.array([1, 0] * 50),
+    }
+    counted = prevalences(proba, layout, validation)["offensive"]
+    assert counted.method == "cc" and counted.estimate == pytest.approx(0.3)
+    adjusted = prevalences(proba, layout, validation, {"offensive": "acc"})["offensive"]
+    assert adjusted.method == "acc" and adjusted.estimate == pytest.approx(0.3)
+    assert prevalences(proba, layout, None, {"offensive": "acc"})["offensive"].method == "cc"
+    sentence = statement("offensive", adjusted)
+    assert sentence.startswith(f"at least {adjusted.low:.1%} of 100 posts are offensive")

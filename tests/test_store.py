@@ -64,8 +64,9 @@ def test_scores_round_trip_and_unscored_sweep(tmp_path):
         proba = np.tile(np.array([0.7, 0.2, 0.1, 0.4, 0.6], np.float32), (3, 1))
         store.add_scores(model, [r for r, _ in pending], proba)
         assert [t for _, t in store.unscored(model, 0, 10)] == ["post 3", "post 4", "post 9"]
-        _rowids, got = store.scores(model)
-        np.testing.assert_array_equal(got, proba)
+        scored = store.scores(model)
+        np.testing.assert_array_equal(scored.proba, proba)
+        assert scored.created_ms.tolist() == [0 + 3600_000 * h + 1577836800000 for h in range(3)]
         assert store.latest_model() == model
         with pytest.raises(ValueError, match="do not fit"):
             store.add_scores(model, [1, 2], proba)
@@ -76,8 +77,8 @@ def test_reposts_excluded_from_scores_unless_asked(tmp_path):
         store.add_posts([post(1), post(2, repost_of="1")])
         model = store.register_model("m", "1", LAYOUT)
         store.add_scores(model, [1, 2], np.full((2, 5), 0.5, np.float32))
-        assert len(store.scores(model)[1]) == 1
-        assert len(store.scores(model, include_reposts=True)[1]) == 2
+        assert len(store.scores(model)) == 1
+        assert len(store.scores(model, include_reposts=True)) == 2
 
 
 def test_register_model_refuses_changed_layout(tmp_path):

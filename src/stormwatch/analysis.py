@@ -14,10 +14,10 @@ from typing import IO, Any
 
 import orjson
 
-from stormwatch.core.labels import Classifier, shares
+from stormwatch.core.labels import Classifier, Layout, shares
 from stormwatch.records import Post, Reject
-from stormwatch.sources.timeparse import iso
-from stormwatch.store.base import ModelRef
+from stormwatch.sources.timeparse import from_ms, iso
+from stormwatch.store.base import ModelRef, Scored
 from stormwatch.store.sqlite import SQLiteStore
 
 Progress = Callable[[int], None]
@@ -157,15 +157,68 @@ def _score_pending(
         after = rowids[-1]
 
 
+def parse_window(text: str) -> int:
+    """`15m`, `1h`, `2d` -> milliseconds; says what it accepts otherwise."""
+    units = {"s": 1_000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}
+    number, unit = text[:-1], text[-1:].lower()
+    if unit not in units or not number.isdigit() or int(number) == 0:
+        raise ValueError(f"window {text!r} is not like 15m, 1h or 1d")
+    return int(number) * units[unit]
+
+
+def windows(
+    scored: Scored,
+    layout: Layout,
+    validation: Any,
+    methods: dict[str, str],
+    width_ms: int,
+    labels: tuple[str, ...] = (),
+) -> list[dict[str, Any]]:
+    """Prevalence per time window (posts without a time are left out), for `labels` or the
+    headline labels the model has. Windows with no posts are listed with zero posts."""
+    from stormwatch.core.quantify import prevalences
+
+    timed = scored.created_ms >= 0
+    if not timed.any():
+        return []
+    bucket = scored.created_ms[timed] // width_ms
+    proba = scored.proba[timed]
+    wanted = labels or tuple(label for label in _HEADLINE if label in layout.labels)
+    series = []
+    for b in range(int(bucket.min()), int(bucket.max()) + 1):
+        members = bucket == b
+        estimated = (
+            prevalences(proba[members], layout, validation, methods, replicates=100)
+            if members.any()
+            else {}
+        )
+        series.append(
+            {
+                "start": iso(from_ms(b * width_ms)),
+                "end": iso(from_ms((b + 1) * width_ms)),
+                "posts": int(members.sum()),
+                "prevalence": {
+                    label: estimated[label].as_dict() for label in wanted if label in estimated
+                },
+            }
+        )
+    return series
+
+
 def summarize(
-    store: SQLiteStore, model: ModelRef, counts: RunCounts, include_reposts: bool = False
+    store: SQLiteStore,
+    model: ModelRef,
+    counts: RunCounts,
+    include_reposts: bool = False,
+    window_ms: int | None = None,
 ) -> dict[str, Any]:
     """The summary object of `analyze --json`. Keys are stable; later features add keys."""
     from stormwatch.core.quantify import prevalences, statement
     from stormwatch.models import reference_for
 
     stored = store.counts()
-    _, proba = store.scores(model, include_reposts=include_reposts)
+    scored = store.scores(model, include_reposts=include_reposts)
+    proba = scored.proba
     validation, methods = reference_for(model.name, model.version)
     estimated = prevalences(proba, model.layout, validation, methods) if len(proba) else {}
     first, last = stored["first"], stored["last"]
@@ -190,4 +243,7 @@ def summarize(
         ],
         "model": {"name": model.name, "version": model.version},
         "run": counts.as_dict(),
+        "windows": windows(scored, model.layout, validation, methods, window_ms)
+        if window_ms
+        else [],
     }

@@ -16,7 +16,13 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from stormwatch import settings
-from stormwatch.analysis import RejectsFile, RunCounts, ingest_and_score, summarize
+from stormwatch.analysis import (
+    RejectsFile,
+    RunCounts,
+    ingest_and_score,
+    parse_window,
+    summarize,
+)
 from stormwatch.models import TIERS, load_classifier
 from stormwatch.sources.files import FORMATS, InputError, read_posts
 from stormwatch.sources.tabular import ColumnMap
@@ -73,6 +79,7 @@ def run_analyze(
     tier: str,
     count_reposts: bool,
     batch_size: int,
+    window_ms: int | None = None,
 ) -> tuple[dict[str, Any], RunCounts]:
     classifier = load_classifier(tier)
     sink = RejectsFile(rejects)
@@ -102,7 +109,9 @@ def run_analyze(
                 bar.stop()
             sink.close()
             store.finish_run(run_id, status, counts.as_dict())
-        summary = summarize(store, model, counts, include_reposts=count_reposts)
+        summary = summarize(
+            store, model, counts, include_reposts=count_reposts, window_ms=window_ms
+        )
     summary["db"] = str(db)
     summary["rejects_file"] = str(rejects) if counts.rejected or counts.skipped else None
     return summary, counts
@@ -150,6 +159,26 @@ def print_summary(summary: dict[str, Any], console: Console) -> None:
     console.print(shares)
     for sentence in summary.get("statements", []):
         console.print(f"• {sentence[0].upper()}{sentence[1:]}.")
+    if summary.get("windows"):
+        labels = list(summary["windows"][0]["prevalence"]) or []
+        series = Table(
+            title="Per window, % of posts: estimate (95% interval)", title_justify="left"
+        )
+        series.add_column("window start")
+        series.add_column("posts", justify="right")
+        for label in labels:
+            series.add_column(label, justify="right")
+        for w in summary["windows"]:
+            cells = [
+                "{estimate:.0%} ({low:.0%}-{high:.0%})".format(**w["prevalence"][label]).replace(
+                    "%", ""
+                )
+                if label in w["prevalence"]
+                else "-"
+                for label in labels
+            ]
+            series.add_row(w["start"][5:16].replace("T", " "), f"{w['posts']:,}", *cells)
+        console.print(series)
     console.print(f"store: {summary['db']}")
     if summary.get("rejects_file"):
         console.print(f"rejected/skipped lines kept in: {summary['rejects_file']}")
@@ -196,7 +225,7 @@ def print_summary(summary: dict[str, Any], console: Console) -> None:
     "--tier",
     type=click.Choice(TIERS),
     default=lambda: settings.get("tier"),
-    show_default="baseline",
+    show_default="fast",
     help="Classifier tier.",
 )
 @click.option(
@@ -205,6 +234,7 @@ def print_summary(summary: dict[str, Any], console: Console) -> None:
     default=lambda: settings.get_int("batch_size"),
     show_default="2048",
 )
+@click.option("--window", help="Also estimate prevalence per time window, e.g. 15m, 1h, 1d.")
 def analyze(
     paths: tuple[str, ...],
     db: Path | None,
@@ -220,6 +250,7 @@ def analyze(
     count_reposts: bool,
     tier: str,
     batch_size: int,
+    window: str | None,
 ) -> None:
     """Read posts from files, folders, globs or - (stdin), store and label them, and
     summarise the crowd.
@@ -237,8 +268,12 @@ def analyze(
     rejects = rejects or db.with_suffix(".rejects.jsonl")
     columns = ColumnMap(text=text_column, id=id_column, time=time_column, author=author_column)
     try:
+        window_ms = parse_window(window) if window else None
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--window") from None
+    try:
         summary, counts = run_analyze(
-            paths, db, fmt, columns, rejects, tier, count_reposts, batch_size
+            paths, db, fmt, columns, rejects, tier, count_reposts, batch_size, window_ms
         )
     except InputError as exc:
         raise click.ClickException(str(exc)) from None

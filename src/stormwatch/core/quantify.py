@@ -214,7 +214,23 @@ def estimate(
         draws[b] = _weighted(fn, cells, counts, resampled_ref)
     tail = (1 - confidence) / 2
     low, high = np.quantile(draws, [tail, 1 - tail])
+    if method in ("cc", "pcc"):
+        # The percentile bootstrap collapses at 0 and 1 (no positives: every draw is 0);
+        # the Wilson score interval does not. Keep the wider of the two.
+        w_low, w_high = wilson(point, n, confidence)
+        low, high = min(low, w_low), max(high, w_high)
     return Prevalence(point, min(_clip(low), point), max(_clip(high), point), method, n)
+
+
+def wilson(share: float, n: int, confidence: float = 0.95) -> tuple[float, float]:
+    """Wilson score interval for a proportion observed as `share` of `n`."""
+    from statistics import NormalDist
+
+    z = NormalDist().inv_cdf(1 - (1 - confidence) / 2)
+    denominator = 1 + z * z / n
+    centre = (share + z * z / (2 * n)) / denominator
+    half = z * np.sqrt(share * (1 - share) / n + z * z / (4 * n * n)) / denominator
+    return float(centre - half), float(centre + half)
 
 
 # --- binary views of a multi-task classifier's output -------------------------------------

@@ -27,6 +27,19 @@ class ModelRef:
 
 
 @dataclass(frozen=True, slots=True)
+class Scored:
+    """Stored probabilities of one model: post rowids, post times in epoch ms (-1 where the
+    input had no time) and the (n, width) probabilities, in rowid order."""
+
+    rowids: np.ndarray
+    created_ms: np.ndarray
+    proba: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.rowids)
+
+
+@dataclass(frozen=True, slots=True)
 class StoredPost:
     """A stored post with what export and reports need (not the raw original)."""
 
@@ -43,10 +56,8 @@ class Store(Protocol):
 
     def add_scores(self, model: ModelRef, rowids: Sequence[int], proba: np.ndarray) -> None: ...
 
-    def scores(
-        self, model: ModelRef, include_reposts: bool = False
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """(rowids, proba) of every scored post, in rowid order."""
+    def scores(self, model: ModelRef, include_reposts: bool = False) -> Scored:
+        """Every scored post's probabilities, with rowids and times, in rowid order."""
         ...
 
     def counts(self) -> dict[str, Any]: ...

@@ -22,7 +22,7 @@ from stormwatch.core.labels import Layout
 from stormwatch.records import Post
 from stormwatch.sources.timeparse import from_ms, to_ms
 from stormwatch.store import migrations
-from stormwatch.store.base import AddResult, ModelRef, StoredPost
+from stormwatch.store.base import AddResult, ModelRef, Scored, StoredPost
 
 _INSERT_POST = (
     "INSERT OR IGNORE INTO posts (platform, post_id, author_id, created_ms, text, lang, "
@@ -189,21 +189,22 @@ class SQLiteStore:
                 [(model.id, rowid, blobs[i].tobytes()) for i, rowid in enumerate(rowids)],
             )
 
-    def scores(
-        self, model: ModelRef, include_reposts: bool = False
-    ) -> tuple[np.ndarray, np.ndarray]:
+    def scores(self, model: ModelRef, include_reposts: bool = False) -> Scored:
         where = "" if include_reposts else " AND p.repost_of IS NULL"
         rows = self.db.execute(
-            "SELECT s.post_rowid, s.proba FROM scores s JOIN posts p ON p.rowid = s.post_rowid "
+            "SELECT s.post_rowid, coalesce(p.created_ms, -1), s.proba FROM scores s "
+            "JOIN posts p ON p.rowid = s.post_rowid "
             f"WHERE s.model_id = ?{where} ORDER BY s.post_rowid",
             (model.id,),
         ).fetchall()
         width = model.layout.width
         if not rows:
-            return np.zeros(0, dtype=np.int64), np.zeros((0, width), dtype=np.float32)
+            empty = np.zeros(0, dtype=np.int64)
+            return Scored(empty, empty, np.zeros((0, width), dtype=np.float32))
         rowids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-        proba = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(-1, width)
-        return rowids, proba
+        created = np.fromiter((r[1] for r in rows), dtype=np.int64, count=len(rows))
+        proba = np.frombuffer(b"".join(r[2] for r in rows), dtype=np.float32).reshape(-1, width)
+        return Scored(rowids, created, proba)
 
     # --- reading posts back --------------------------------------------------------------
 
