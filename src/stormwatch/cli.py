@@ -47,6 +47,22 @@ def main() -> None:
     """
 
 
+data_option = click.option(
+    "--data",
+    "data",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Datasets folder (default: STORMWATCH_DATA_DIR or ../shared/data).",
+)
+
+
+def data_root(data: Path | None) -> Path:
+    """The datasets folder, or one clear sentence saying what to set."""
+    try:
+        return settings.data_dir(data)
+    except settings.SettingError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
 def default_db_for(paths: tuple[str, ...]) -> Path:
     """`posts.jsonl.gz` -> `posts.stormwatch.db` in the current folder (stdin -> stdin...)."""
     first = paths[0]
@@ -372,12 +388,7 @@ def demo(out: Path) -> None:
 
 
 @main.command()
-@click.option(
-    "--data",
-    "data",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Datasets folder (default: STORMWATCH_DATA_DIR or ../shared/data).",
-)
+@data_option
 @click.option("--tier", type=click.Choice(["fast", "accurate"]), default="fast", show_default=True)
 @click.option(
     "--out",
@@ -412,10 +423,7 @@ def train(
     from stormwatch.models.artifact import read_config
     from stormwatch.models.card import write_card
 
-    try:
-        root = settings.data_dir(data)
-    except settings.SettingError as exc:
-        raise click.ClickException(str(exc)) from None
+    root = data_root(data)
     out = out or artifact_dir(tier)
     err.print(f"training the {tier} tier from {root} into {out}")
     if tier == "fast":
@@ -440,12 +448,7 @@ def train(
 
 
 @main.group("eval", invoke_without_command=True)
-@click.option(
-    "--data",
-    "data",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Datasets folder (default: STORMWATCH_DATA_DIR or ../shared/data).",
-)
+@data_option
 @click.option(
     "--tier",
     "tiers",
@@ -460,6 +463,7 @@ def train(
     type=click.Path(dir_okay=False, path_type=Path),
     help="Also write the JSON to this file.",
 )
+@click.option("--card", is_flag=True, help="Rewrite each trained tier's MODEL_CARD.md.")
 @click.pass_context
 def eval_command(
     ctx: click.Context,
@@ -467,6 +471,7 @@ def eval_command(
     tiers: tuple[str, ...],
     as_json: bool,
     output: Path | None,
+    card: bool,
 ) -> None:
     """Official TweetEval metrics (test splits) per tier beside the published leaderboard,
     calibration error (ECE), posts/s; iSarcasmEval F1 cross-validated; the question tasks
@@ -475,13 +480,18 @@ def eval_command(
         return
     from stormwatch.evaluation import run_eval
 
-    try:
-        root = settings.data_dir(data)
-    except settings.SettingError as exc:
-        raise click.ClickException(str(exc)) from None
+    root = data_root(data)
     from stormwatch.models import available_tiers
 
     report = run_eval(root, tiers or available_tiers(), log=err.print)
+    if card:
+        from stormwatch.models import artifact_dir
+        from stormwatch.models.artifact import read_config
+        from stormwatch.models.card import write_card
+
+        for tier in report["speed"]:
+            if tier != "baseline":
+                write_card(artifact_dir(tier), read_config(artifact_dir(tier)), report)
     payload = orjson.dumps(report, option=orjson.OPT_INDENT_2)
     if output:
         output.write_bytes(payload + b"\n")
@@ -492,7 +502,7 @@ def eval_command(
 
 
 @eval_command.command("quantify")
-@click.option("--data", "data", type=click.Path(file_okay=False, path_type=Path))
+@data_option
 @click.option("--tier", type=click.Choice(TIERS), default="fast", show_default=True)
 @click.option(
     "--label",
@@ -518,6 +528,9 @@ def eval_command(
 )
 @click.option("--json", "as_json", is_flag=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--save", is_flag=True, help="Record each label's measured-best method as the tier's default."
+)
 def eval_quantify(
     data: Path | None,
     tier: str,
@@ -527,16 +540,17 @@ def eval_quantify(
     replicates: int,
     as_json: bool,
     output: Path | None,
+    save: bool,
 ) -> None:
     """Prevalence error and interval coverage: artificial- and natural-prevalence protocols
     on the TweetEval test sets, every method side by side."""
     from stormwatch.evaluation_quantify import run_quantify_eval
 
+    root = data_root(data)
     try:
-        root = settings.data_dir(data)
         size_list = [int(x) for x in sizes.split(",") if x.strip()]
-    except (settings.SettingError, ValueError) as exc:
-        raise click.ClickException(str(exc)) from None
+    except ValueError:
+        raise click.BadParameter(f"{sizes!r} is not a list like 100,500", "--sizes") from None
     report = run_quantify_eval(
         root,
         tier,
@@ -546,6 +560,18 @@ def eval_quantify(
         replicates,
         log=err.print,
     )
+    if save:
+        from stormwatch.evaluation_quantify import choose_methods
+        from stormwatch.models import artifact_dir
+        from stormwatch.models.artifact import read_config, write_config
+
+        folder = artifact_dir(tier)
+        config = read_config(folder)
+        evidence = choose_methods(report)
+        config["quantification"] = {label: e["method"] for label, e in evidence.items()}
+        config["quantification_evidence"] = evidence
+        write_config(folder, config)
+        err.print(f"saved default methods {config['quantification']} to {folder}")
     payload = orjson.dumps(report, option=orjson.OPT_INDENT_2)
     if output:
         output.write_bytes(payload + b"\n")
@@ -594,7 +620,12 @@ def print_eval(report: dict[str, Any], console: Console) -> None:
     )
     console.print(table)
     for tier, figures in report["sarcasm"].items():
-        if isinstance(figures, dict):
+        if isinstance(figures, dict) and not figures["folds"]:
+            console.print(
+                f"iSarcasmEval ({tier}, {figures['n']:,} held-out train posts): F1 sarcastic "
+                f"{figures['f1_sarcastic']:.1f}, ECE {figures['ece']:.3f}"
+            )
+        elif isinstance(figures, dict):
             console.print(
                 f"iSarcasmEval ({tier}, {figures['folds']}-fold CV on {figures['n']:,} train "
                 f"posts): F1 sarcastic {figures['f1_sarcastic']:.1f}, ECE {figures['ece']:.3f} "

@@ -114,3 +114,34 @@ def run_quantify_eval(
         "samples_per_point": samples,
         "table": table,
     }
+
+
+def choose_methods(
+    report: dict[str, Any], n: int = 500, min_coverage: float = 0.90
+) -> dict[str, dict[str, Any]]:
+    """Per label, the method to use by default: lowest mean absolute error over the
+    artificial and natural protocols at sample size `n`, among methods whose intervals
+    covered the truth at least `min_coverage` of the time in both; if none does, the method
+    with the best coverage. Returns label -> {method, mae, coverage} (the evidence)."""
+    chosen: dict[str, dict[str, Any]] = {}
+    labels = sorted({key.split("/")[0] for key in report["table"]})
+    for label in labels:
+        rows = [report["table"].get(f"{label}/{p}/n={n}") for p in ("artificial", "natural")]
+        if any(r is None for r in rows):
+            continue
+        methods = list(rows[0])
+        mae = {m: float(np.mean([r[m]["mae"] for r in rows])) for m in methods}
+        coverage = {m: float(min(r[m]["coverage"] for r in rows)) for m in methods}
+        qualified = [m for m in methods if coverage[m] >= min_coverage]
+        best = (
+            min(qualified, key=mae.__getitem__)
+            if qualified
+            else max(methods, key=coverage.__getitem__)
+        )
+        chosen[label] = {
+            "method": best,
+            "mae": round(mae[best], 4),
+            "coverage": round(coverage[best], 3),
+            "n": n,
+        }
+    return chosen

@@ -10,32 +10,18 @@ from pathlib import Path
 
 import numpy as np
 
-from stormwatch.core.calibration import apply_scaling
 from stormwatch.core.cues import question_cues
 from stormwatch.core.features import HashedNgrams
-from stormwatch.core.labels import Layout, Task
 from stormwatch.core.normalize import normalize_all
-from stormwatch.models.artifact import read_config, read_npz
+from stormwatch.models.artifact import read_npz
+from stormwatch.models.tier import CalibratedTier
 
 
-class LinearTier:
+class LinearTier(CalibratedTier):
     """A `Classifier` read from an artifact directory written by `stormwatch train`."""
 
     def __init__(self, folder: Path) -> None:
-        self.folder = folder
-        self.config = read_config(folder)
-        self.name = self.config["name"]
-        self.version = self.config["version"]
-        self.layout = Layout(
-            tuple(
-                Task(
-                    t["name"],
-                    tuple(t["classes"]),
-                    tuple(t["decision"]) if t.get("decision") else None,
-                )
-                for t in self.config["tasks"]
-            )
-        )
+        super().__init__(folder)
         self.featurizer = HashedNgrams(**self.config["featurizer"])
         arrays = read_npz(folder / "weights.npz")
         self.idf = arrays["idf"].astype(np.float32)
@@ -46,10 +32,6 @@ class LinearTier:
         names = [t["name"] for t in self.config["tasks"]]
         self._stage_one = [n for n in names if n not in stacked]
         self._stacked = [n for n in names if n in stacked]
-        self._scaling = [
-            (np.float32(t["temperature"]), np.asarray(t["calibration_bias"], np.float32))
-            for t in self.config["tasks"]
-        ]
 
     def logits(self, texts: Sequence[str]) -> np.ndarray:
         """Uncalibrated scores of every class of every task, side by side. Second-stage
@@ -73,17 +55,3 @@ class LinearTier:
                 logits[:, block] += dense @ self.stack[:, start : start + width]
                 start += width
         return logits
-
-    def calibrate(self, logits: np.ndarray, tasks: Sequence[str] | None = None) -> np.ndarray:
-        out = np.zeros_like(logits, dtype=np.float32)
-        for (temperature, bias), (task, block) in zip(
-            self._scaling, self.layout.slices().items(), strict=True
-        ):
-            if tasks is None or task in tasks:
-                out[:, block] = apply_scaling(logits[:, block], temperature, bias)
-        return out
-
-    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
-        if len(texts) == 0:
-            return np.zeros((0, self.layout.width), dtype=np.float32)
-        return self.calibrate(self.logits(texts))

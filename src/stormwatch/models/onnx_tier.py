@@ -9,13 +9,11 @@ from pathlib import Path
 
 import numpy as np
 
-from stormwatch.core.calibration import apply_scaling
-from stormwatch.core.labels import Layout, Task
 from stormwatch.core.normalize import normalize_all
-from stormwatch.models.artifact import read_config
+from stormwatch.models.tier import CalibratedTier
 
 
-class OnnxTier:
+class OnnxTier(CalibratedTier):
     """A `Classifier` read from an artifact directory: config.json, model.onnx,
     tokenizer.json."""
 
@@ -23,20 +21,7 @@ class OnnxTier:
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
-        self.folder = folder
-        self.config = read_config(folder)
-        self.name = self.config["name"]
-        self.version = self.config["version"]
-        self.layout = Layout(
-            tuple(
-                Task(
-                    t["name"],
-                    tuple(t["classes"]),
-                    tuple(t["decision"]) if t.get("decision") else None,
-                )
-                for t in self.config["tasks"]
-            )
-        )
+        super().__init__(folder)
         self.max_length = int(self.config["max_length"])
         self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
         self.tokenizer.enable_truncation(self.max_length)
@@ -49,13 +34,6 @@ class OnnxTier:
             options,
             providers=["CPUExecutionProvider"],
         )
-        self._scaling = [
-            (
-                float(t.get("temperature", 1.0)),
-                np.asarray(t.get("calibration_bias", [0.0] * len(t["classes"]))),
-            )
-            for t in self.config["tasks"]
-        ]
 
     def logits(self, texts: Sequence[str], batch: int = 64) -> np.ndarray:
         """Raw head outputs; posts of similar length are batched together (less padding)."""
@@ -76,16 +54,3 @@ class OnnxTier:
                 0
             ]
         return out
-
-    def calibrate(self, logits: np.ndarray) -> np.ndarray:
-        out = np.zeros_like(logits, dtype=np.float32)
-        for (temperature, bias), block in zip(
-            self._scaling, self.layout.slices().values(), strict=True
-        ):
-            out[:, block] = apply_scaling(logits[:, block], temperature, bias)
-        return out
-
-    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
-        if len(texts) == 0:
-            return np.zeros((0, self.layout.width), dtype=np.float32)
-        return self.calibrate(self.logits(texts))

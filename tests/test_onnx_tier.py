@@ -1,0 +1,44 @@
+"""The shipped accurate-tier artifact through onnxruntime + tokenizers (never PyTorch)."""
+
+import sys
+
+import numpy as np
+import pytest
+
+from stormwatch.core.labels import hard_labels
+from stormwatch.models import artifact_dir, load_classifier
+from stormwatch.models.artifact import digest, read_config
+
+
+@pytest.fixture(scope="module")
+def accurate():
+    return load_classifier("accurate")
+
+
+def test_artifact_matches_its_digests_and_needs_no_torch(accurate):
+    folder = artifact_dir("accurate")
+    for name, sha in read_config(folder)["files"].items():
+        assert digest(folder / name) == sha
+    assert "torch" not in sys.modules
+
+
+def test_probabilities_well_formed_and_batching_does_not_change_them(accurate):
+    texts = ["short", "a much longer post " * 20, "", "why won't you answer? #AskBrand"]
+    together = accurate.predict_proba(texts)
+    alone = np.vstack([accurate.predict_proba([t]) for t in texts])
+    np.testing.assert_allclose(together, alone, atol=1e-4)  # padding must not leak
+    for block in accurate.layout.slices().values():
+        np.testing.assert_allclose(together[:, block].sum(axis=1), 1.0, rtol=1e-4)
+
+
+def test_clear_cases(accurate):
+    texts = [
+        "I hate this bank, you ruined my family, worst company ever",
+        "Thank you so much, what a wonderful and happy day!",
+        "shut up you stupid fucking idiot",
+        "@Brand what time does your Regent Street store close today?",
+    ]
+    flags = hard_labels(accurate.predict_proba(texts), accurate.layout)
+    assert flags["negative"][0] and flags["positive"][1]
+    assert flags["offensive"][2] and not flags["offensive"][1]
+    assert flags["question"][3]
