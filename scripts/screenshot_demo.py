@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 if __name__ == "__main__":
     summary = orjson.loads((ROOT / "demo-out" / "summary.json").read_bytes())
-    console = Console(record=True, width=72, file=open("/dev/null", "w"))  # noqa: SIM115
+    console = Console(record=True, width=96, file=open("/dev/null", "w"))  # noqa: SIM115
     console.print("$ stormwatch demo", style="bold")
     print_summary(summary, console)
     console.save_svg(str(ROOT / "docs" / "demo.svg"), title="stormwatch demo")

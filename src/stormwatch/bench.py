@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import orjson
 
+from stormwatch import settings
 from stormwatch.records import Post
 from stormwatch.sources.files import read_file
 from stormwatch.store.sqlite import SQLiteStore
@@ -108,7 +109,7 @@ def run_ingest_bench(n_posts: int, workdir: Path, sample: Path) -> dict[str, Any
                 "target": ">= 20,000 posts/s",
             },
             {
-                "stage": f"analyze {n_posts:,} posts (baseline tier)",
+                "stage": f"analyze {n_posts:,} posts ({settings.get('tier')} tier)",
                 "figure": f"{analyze_s:.1f} s ({n_posts / analyze_s:,.0f} posts/s)",
                 "target": "< 30 s for 80,000",
             },
