@@ -26,7 +26,8 @@ SETTINGS: tuple[Setting, ...] = (
         "data_dir",
         "",
         "Folder of labelled datasets (TweetEval, iSarcasmEval) used by "
-        "train/eval. Empty: look for ./shared/data then ../shared/data.",
+        "train/eval. Empty: ./shared/data, ../shared/data, then shared/data beside the "
+        "source checkout.",
     ),
     Setting("batch_size", "2048", "Posts per batch when reading, storing and scoring."),
     Setting("tier", "fast", "Classifier tier used to label posts."),
@@ -62,7 +63,12 @@ def data_dir(explicit: str | os.PathLike[str] | None = None) -> Path:
     if not candidates and get("data_dir"):
         candidates = [Path(get("data_dir"))]
     if not candidates:
-        candidates = [Path("shared/data"), Path("../shared/data")]
+        repository = Path(__file__).resolve().parents[2]  # a source checkout's root
+        candidates = [
+            Path("shared/data"),
+            Path("../shared/data"),
+            repository.parent / "shared" / "data",
+        ]
     for path in candidates:
         if (path / "tweeteval").is_dir():
             return path.resolve()
