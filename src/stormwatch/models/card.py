@@ -64,6 +64,21 @@ def render_card(config: dict[str, Any], report: dict[str, Any]) -> str:
             f"published system scored {report['sarcasm']['published_best']} on the official "
             "test set.",
         ]
+    evidence = config.get("quantification_evidence", {})
+    if evidence:
+        lines += [
+            "",
+            "## Prevalence estimation (`stormwatch eval quantify --save`)",
+            "",
+            "Default method per label, measured on TweetEval test samples of 500 posts",
+            "(artificial and natural prevalence; see docs/quantification.md):",
+            "",
+            "| label | method | mean abs. error | 95% interval coverage (worse protocol) |",
+            "|---|---|---|---|",
+        ] + [
+            f"| {label} | {e['method'].upper()} | {e['mae']:.3f} | {e['coverage']:.2f} |"
+            for label, e in evidence.items()
+        ]
     lines += [
         "",
         f"Speed: {report['speed'][tier]:,} posts/s, one process on a 2-core machine.",
