@@ -194,6 +194,7 @@ def test_export_jsonl_shape(analysed):
         "quote_of",
         "repost_of",
         "hashtags",
+        "english",
         "labels",
     }
     assert first["platform"] == "mastodon" and first["author"] == "Gargron"

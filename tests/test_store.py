@@ -110,3 +110,21 @@ def test_iter_posts_returns_what_was_stored(tmp_path):
         assert stored.post.hashtags == ("a", "b") and stored.post.urls == ("https://x",)
         assert stored.post.created_at == original.created_at
         assert stored.post.author_handle == "h1" and stored.post.like_count == 3
+
+
+def test_a_version_1_store_is_upgraded_in_place(tmp_path):
+    path = tmp_path / "old.db"
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute(
+        "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL,"
+        " applied_ms INTEGER NOT NULL)"
+    )
+    migrations.create_core_tables(db)
+    db.execute("INSERT INTO schema_migrations VALUES (1, 'create_core_tables', 0)")
+    db.execute("INSERT INTO posts (platform, post_id, text) VALUES ('x', '1', 'old post')")
+    db.close()
+    with SQLiteStore(path) as store:
+        versions = [r[0] for r in store.db.execute("SELECT version FROM schema_migrations")]
+        assert versions == [1, 2]
+        assert store.db.execute("SELECT english FROM posts").fetchone() == (1,)
+        assert store.counts()["non_english"] == 0

@@ -213,13 +213,16 @@ def summarize(
     counts: RunCounts,
     include_reposts: bool = False,
     window_ms: int | None = None,
+    include_non_english: bool = False,
 ) -> dict[str, Any]:
     """The summary object of `analyze --json`. Keys are stable; later features add keys."""
     from stormwatch.core.quantify import prevalences, statement
     from stormwatch.models import reference_for
 
     stored = store.counts()
-    scored = store.scores(model, include_reposts=include_reposts)
+    scored = store.scores(
+        model, include_reposts=include_reposts, include_non_english=include_non_english
+    )
     proba = scored.proba
     validation, methods = reference_for(model.name, model.version)
     estimated = prevalences(proba, model.layout, validation, methods) if len(proba) else {}
@@ -231,6 +234,8 @@ def summarize(
         "skipped": counts.skipped,
         "duplicates": counts.duplicates,
         "reposts": stored["reposts"],
+        "non_english": stored["non_english"],
+        "shares_include_non_english": include_non_english,
         "authors": stored["authors"],
         "first": iso(first),
         "last": iso(last),

@@ -96,6 +96,7 @@ def run_analyze(
     count_reposts: bool,
     batch_size: int,
     window_ms: int | None = None,
+    all_languages: bool = False,
 ) -> tuple[dict[str, Any], RunCounts]:
     classifier = load_classifier(tier)
     sink = RejectsFile(rejects)
@@ -126,7 +127,12 @@ def run_analyze(
             sink.close()
             store.finish_run(run_id, status, counts.as_dict())
         summary = summarize(
-            store, model, counts, include_reposts=count_reposts, window_ms=window_ms
+            store,
+            model,
+            counts,
+            include_reposts=count_reposts,
+            window_ms=window_ms,
+            include_non_english=all_languages,
         )
     summary["db"] = str(db)
     summary["rejects_file"] = str(rejects) if counts.rejected or counts.skipped else None
@@ -140,6 +146,7 @@ def print_summary(summary: dict[str, Any], console: Console) -> None:
     for key, label in (
         ("posts", "posts stored"),
         ("reposts", "of which reposts"),
+        ("non_english", "not English (left out of the labels)"),
         ("authors", "unique accounts"),
         ("duplicates", "duplicates (this run)"),
         ("rejected", "rejected lines (this run)"),
@@ -238,6 +245,12 @@ def print_summary(summary: dict[str, Any], console: Console) -> None:
     help="Count reposts as voices in the shares (default: amplification only).",
 )
 @click.option(
+    "--all-languages",
+    is_flag=True,
+    help="Label shares over every post (default: posts detected as English; the models "
+    "are English-only, so other posts are counted as non_english instead).",
+)
+@click.option(
     "--tier",
     type=click.Choice(TIERS),
     default=lambda: settings.get("tier"),
@@ -264,6 +277,7 @@ def analyze(
     output: Path | None,
     strict: bool,
     count_reposts: bool,
+    all_languages: bool,
     tier: str,
     batch_size: int,
     window: str | None,
@@ -289,7 +303,16 @@ def analyze(
         raise click.BadParameter(str(exc), param_hint="--window") from None
     try:
         summary, counts = run_analyze(
-            paths, db, fmt, columns, rejects, tier, count_reposts, batch_size, window_ms
+            paths,
+            db,
+            fmt,
+            columns,
+            rejects,
+            tier,
+            count_reposts,
+            batch_size,
+            window_ms,
+            all_languages,
         )
     except InputError as exc:
         raise click.ClickException(str(exc)) from None

@@ -33,6 +33,7 @@ BASE_FIELDS = (
     "quote_of",
     "repost_of",
     "hashtags",
+    "english",
 )
 
 
@@ -52,6 +53,7 @@ def records(store: SQLiteStore) -> Iterator[dict[str, Any]]:
             "quote_of": p.quote_of,
             "repost_of": p.repost_of,
             "hashtags": list(p.hashtags),
+            "english": stored.english,
             "labels": labels_record(proba, model.layout) if proba is not None and model else None,
         }
 
@@ -108,7 +110,11 @@ def write_parquet(store: SQLiteStore, path: str, chunk: int = 50_000) -> int:
     model = store.latest_model()
     label_cols = label_columns(model and model.layout)
     schema = pa.schema(
-        [(name, pa.string()) for name in BASE_FIELDS if name != "created_at"]
+        [
+            (name, pa.bool_() if name == "english" else pa.string())
+            for name in BASE_FIELDS
+            if name != "created_at"
+        ]
         + [("created_at", pa.timestamp("ms", tz="UTC"))]
         + [(name, pa.float32()) for name in label_cols]
     )

@@ -45,6 +45,7 @@ class StoredPost:
 
     rowid: int
     post: Post
+    english: bool = True
 
 
 class Store(Protocol):
@@ -56,8 +57,11 @@ class Store(Protocol):
 
     def add_scores(self, model: ModelRef, rowids: Sequence[int], proba: np.ndarray) -> None: ...
 
-    def scores(self, model: ModelRef, include_reposts: bool = False) -> Scored:
-        """Every scored post's probabilities, with rowids and times, in rowid order."""
+    def scores(
+        self, model: ModelRef, include_reposts: bool = False, include_non_english: bool = False
+    ) -> Scored:
+        """Every scored post's probabilities, with rowids and times, in rowid order; reposts
+        and posts flagged as not English are left out unless asked for."""
         ...
 
     def counts(self) -> dict[str, Any]: ...

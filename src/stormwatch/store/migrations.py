@@ -129,3 +129,10 @@ def apply(db: sqlite3.Connection) -> list[int]:
         db.execute("COMMIT")
         applied.append(version)
     return applied
+
+
+@migration(2)
+def flag_english_posts(db: sqlite3.Connection) -> None:
+    """Posts get an `english` flag (1/0); posts stored before it existed count as English."""
+    db.execute("ALTER TABLE posts ADD COLUMN english INTEGER NOT NULL DEFAULT 1")
+    db.execute("CREATE INDEX posts_non_english ON posts (english) WHERE english = 0")

@@ -19,6 +19,7 @@ import numpy as np
 import orjson
 
 from stormwatch.core.labels import Layout
+from stormwatch.core.language import english_mask
 from stormwatch.records import Post
 from stormwatch.sources.timeparse import from_ms, to_ms
 from stormwatch.store import migrations
@@ -27,7 +28,7 @@ from stormwatch.store.base import AddResult, ModelRef, Scored, StoredPost
 _INSERT_POST = (
     "INSERT OR IGNORE INTO posts (platform, post_id, author_id, created_ms, text, lang, "
     "reply_to, quote_of, repost_of, hashtags, mentions, urls, like_count, repost_count, raw, "
-    "run_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    "run_id, english) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 _UPSERT_AUTHOR = (
     "INSERT INTO authors (platform, author_id, handle, name, created_ms, followers) "
@@ -81,6 +82,7 @@ class SQLiteStore:
         """Insert posts not already stored (by platform and id); returns how many were new."""
         if not posts:
             return AddResult(0, 0)
+        english = english_mask([p.text for p in posts], [p.lang for p in posts])
         rows = [
             (
                 p.platform,
@@ -99,8 +101,9 @@ class SQLiteStore:
                 p.repost_count,
                 p.raw,
                 run_id,
+                int(is_english),
             )
-            for p in posts
+            for p, is_english in zip(posts, english, strict=True)
         ]
         authors: dict[tuple[str, str], tuple[Any, ...]] = {}
         for p in posts:
@@ -124,7 +127,8 @@ class SQLiteStore:
     def counts(self) -> dict[str, Any]:
         row = self.db.execute(
             "SELECT count(*), count(repost_of), min(created_ms), max(created_ms), "
-            "count(DISTINCT platform || ':' || author_id) FROM posts"
+            "count(DISTINCT platform || ':' || author_id), "
+            "coalesce(sum(english = 0), 0) FROM posts"
         ).fetchone()
         return {
             "posts": row[0],
@@ -132,6 +136,7 @@ class SQLiteStore:
             "first": from_ms(row[2]),
             "last": from_ms(row[3]),
             "authors": row[4],
+            "non_english": row[5],
         }
 
     def post_count(self) -> int:
@@ -189,8 +194,12 @@ class SQLiteStore:
                 [(model.id, rowid, blobs[i].tobytes()) for i, rowid in enumerate(rowids)],
             )
 
-    def scores(self, model: ModelRef, include_reposts: bool = False) -> Scored:
+    def scores(
+        self, model: ModelRef, include_reposts: bool = False, include_non_english: bool = False
+    ) -> Scored:
         where = "" if include_reposts else " AND p.repost_of IS NULL"
+        if not include_non_english:
+            where += " AND p.english = 1"
         rows = self.db.execute(
             "SELECT s.post_rowid, coalesce(p.created_ms, -1), s.proba FROM scores s "
             "JOIN posts p ON p.rowid = s.post_rowid "
@@ -219,7 +228,7 @@ class SQLiteStore:
                 "SELECT p.rowid, p.platform, p.post_id, p.author_id, a.handle, a.name, "
                 "a.created_ms, a.followers, p.created_ms, p.text, p.lang, p.reply_to, "
                 "p.quote_of, p.repost_of, p.hashtags, p.mentions, p.urls, p.like_count, "
-                "p.repost_count, s.proba FROM posts p "
+                "p.repost_count, s.proba, p.english FROM posts p "
                 "LEFT JOIN authors a ON a.platform = p.platform AND a.author_id = p.author_id "
                 "LEFT JOIN scores s ON s.model_id = ? AND s.post_rowid = p.rowid "
                 "WHERE p.rowid > ? ORDER BY p.rowid LIMIT ?",
@@ -249,7 +258,7 @@ class SQLiteStore:
                     repost_count=r[18],
                 )
                 proba = np.frombuffer(r[19], dtype=np.float32) if r[19] is not None else None
-                yield StoredPost(r[0], post), proba
+                yield StoredPost(r[0], post, bool(r[20])), proba
             after = rows[-1][0]
 
     def raw_of(self, platform: str, post_id: str) -> str | None:
