@@ -56,3 +56,16 @@ def test_validation_predictions_shipped_for_every_task(fast):
         proba, labels = arrays[f"{task.name}.proba"], arrays[f"{task.name}.labels"]
         assert proba.shape == (len(labels), len(task.classes))
         assert set(np.unique(labels)) <= set(range(len(task.classes)))
+
+
+def test_threaded_features_equal_single_pass(fast):
+    from stormwatch.core.normalize import normalize_all
+
+    texts = [f"post {i} about #AskBrand, is it {i % 7} or not?" for i in range(1500)]
+    normalized = normalize_all(texts)
+    threaded = fast._features(normalized)
+    single = fast.featurizer.transform(normalized, fast.idf)
+    assert (threaded != single).nnz == 0
+    np.testing.assert_array_equal(
+        fast.predict_proba(texts[:700])[5], fast.predict_proba(texts[5:6])[0]
+    )

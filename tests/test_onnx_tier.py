@@ -42,3 +42,27 @@ def test_clear_cases(accurate):
     assert flags["negative"][0] and flags["positive"][1]
     assert flags["offensive"][2] and not flags["offensive"][1]
     assert flags["question"][3]
+
+
+def test_analyze_with_the_accurate_tier(tmp_path):
+    import orjson
+    from click.testing import CliRunner
+
+    from conftest import FIXTURES
+    from stormwatch.cli import main
+
+    result = CliRunner().invoke(
+        main,
+        [
+            "analyze",
+            str(FIXTURES / "x_v2_page.json"),
+            "--db",
+            str(tmp_path / "a.db"),
+            "--tier",
+            "accurate",
+            "--json",
+        ],
+    )
+    summary = orjson.loads(result.stdout)
+    assert summary["model"]["name"] == "accurate" and summary["labelled"] == 2
+    assert summary["prevalence"]["negative"]["method"] == "cc"  # no measured method yet
