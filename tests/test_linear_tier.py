@@ -5,7 +5,7 @@ import sys
 import numpy as np
 import pytest
 
-from stormwatch.core.labels import hard_labels
+from conftest import assert_clear_cases
 from stormwatch.models import artifact_dir, load_classifier
 from stormwatch.models.artifact import digest, read_config
 
@@ -34,18 +34,7 @@ def test_probabilities_are_well_formed_for_every_task(fast):
 
 
 def test_clear_cases(fast):
-    texts = [
-        "I hate this bank, you ruined my family, worst company ever",
-        "Thank you so much, what a wonderful and happy day!",
-        "shut up you stupid fucking idiot",
-        "@Brand what time does your Regent Street store close today?",
-        "Oh great, another Monday. I just LOVE waiting 2 hours for the bus",
-    ]
-    flags = hard_labels(fast.predict_proba(texts), fast.layout)
-    assert flags["negative"][0] and flags["positive"][1]
-    assert flags["offensive"][2] and not flags["offensive"][1]
-    assert flags["question"][3] and flags["genuine"][3]
-    assert not flags["question"][1]
+    assert_clear_cases(fast)
 
 
 def test_validation_predictions_shipped_for_every_task(fast):

@@ -5,7 +5,7 @@ import sys
 import numpy as np
 import pytest
 
-from stormwatch.core.labels import hard_labels
+from conftest import assert_clear_cases
 from stormwatch.models import artifact_dir, load_classifier
 from stormwatch.models.artifact import digest, read_config
 
@@ -32,16 +32,7 @@ def test_probabilities_well_formed_and_batching_does_not_change_them(accurate):
 
 
 def test_clear_cases(accurate):
-    texts = [
-        "I hate this bank, you ruined my family, worst company ever",
-        "Thank you so much, what a wonderful and happy day!",
-        "shut up you stupid fucking idiot",
-        "@Brand what time does your Regent Street store close today?",
-    ]
-    flags = hard_labels(accurate.predict_proba(texts), accurate.layout)
-    assert flags["negative"][0] and flags["positive"][1]
-    assert flags["offensive"][2] and not flags["offensive"][1]
-    assert flags["question"][3]
+    assert_clear_cases(accurate)
 
 
 def test_analyze_with_the_accurate_tier(tmp_path):

@@ -31,10 +31,10 @@ from stormwatch.models.artifact import (
     write_npz,
 )
 
-VERSION = "1.1.0"
+VERSION = "1.2.0"
 # Second-stage heads: their features add the first-stage heads' calibrated probabilities
 # and the question cues to the n-grams.
-STACKED = ("genuine_question",)
+STACKED = ("question", "genuine_question")
 FEATURIZER = {"bits": 18, "char_min": 3, "char_max": 5, "word_n": 2}
 GRID_C = (0.5, 1.0, 2.0, 4.0, 8.0)
 GRID_WEIGHT = (None, "balanced")
@@ -186,7 +186,8 @@ def train_fast(
         "name": "fast",
         "version": VERSION,
         "kind": "hashed word 1-2-grams + char 3-5-grams, TF-IDF, logistic regression per task "
-        "(genuine questions: a second stage over the first-stage probabilities and cues)",
+        "(question and genuine question: a second stage over the first-stage probabilities "
+        "and cues)",
         "featurizer": FEATURIZER,
         "tasks": [
             {
