@@ -8,7 +8,7 @@ model has not scored yet, so an interrupted run, re-run, resumes without loss or
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
@@ -37,7 +37,6 @@ class RunCounts:
     rejected: int = 0
     skipped: int = 0
     scored: int = 0
-    reject_reasons: dict[str, int] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -118,8 +117,6 @@ def ingest_and_score(
             counts.skipped += 1
         else:
             counts.rejected += 1
-        key = reject.reason.split(":")[0][:60]
-        counts.reject_reasons[key] = counts.reject_reasons.get(key, 0) + 1
         if rejects is not None:
             rejects.write(reject)
 

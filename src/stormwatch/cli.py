@@ -23,10 +23,12 @@ from stormwatch.analysis import (
     parse_window,
     summarize,
 )
+from stormwatch.export import EXPORT_FORMATS
 from stormwatch.models import TIERS, load_classifier
 from stormwatch.sources.files import FORMATS, InputError, read_posts
 from stormwatch.sources.tabular import ColumnMap
 from stormwatch.store.sqlite import SQLiteStore
+from stormwatch.training.accurate import Schedule
 
 EXIT_NOTHING_READ = 1
 EXIT_STRICT = 3
@@ -53,6 +55,19 @@ data_option = click.option(
     type=click.Path(file_okay=False, path_type=Path),
     help="Datasets folder (default: STORMWATCH_DATA_DIR or ../shared/data).",
 )
+
+
+def emit_json(obj: Any, as_json: bool, output: Path | None) -> bool:
+    """Write `obj` as indented JSON to `output` (if given) and to stdout (if `as_json`);
+    True when stdout got the JSON, so the caller prints no tables."""
+    payload = orjson.dumps(obj, option=orjson.OPT_INDENT_2) + b"\n"
+    if output:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_bytes(payload)
+    if as_json:
+        sys.stdout.buffer.write(payload)
+        sys.stdout.flush()
+    return as_json
 
 
 def data_root(data: Path | None) -> Path:
@@ -316,14 +331,7 @@ def analyze(
         )
     except InputError as exc:
         raise click.ClickException(str(exc)) from None
-    payload = orjson.dumps(summary, option=orjson.OPT_INDENT_2)
-    if output:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_bytes(payload + b"\n")
-    if as_json:
-        sys.stdout.buffer.write(payload + b"\n")
-        sys.stdout.flush()
-    else:
+    if not emit_json(summary, as_json, output):
         print_summary(summary, Console())
     if counts.read == 0:
         err.print(
@@ -341,7 +349,7 @@ def analyze(
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["jsonl", "csv", "parquet"]),
+    type=click.Choice(EXPORT_FORMATS),
     default="jsonl",
     show_default=True,
 )
@@ -428,7 +436,7 @@ def demo(out: Path) -> None:
 @click.option(
     "--steps",
     type=click.IntRange(1),
-    default=3000,
+    default=Schedule.steps,
     show_default=True,
     help="Accurate tier: fine-tuning steps (batches of 32).",
 )
@@ -515,13 +523,8 @@ def eval_command(
         for tier in report["speed"]:
             if tier != "baseline":
                 write_card(artifact_dir(tier), read_config(artifact_dir(tier)), report)
-    payload = orjson.dumps(report, option=orjson.OPT_INDENT_2)
-    if output:
-        output.write_bytes(payload + b"\n")
-    if as_json:
-        sys.stdout.buffer.write(payload + b"\n")
-        return
-    print_eval(report, Console())
+    if not emit_json(report, as_json, output):
+        print_eval(report, Console())
 
 
 @eval_command.command("quantify")
@@ -595,11 +598,7 @@ def eval_quantify(
         config["quantification_evidence"] = evidence
         write_config(folder, config)
         err.print(f"saved default methods {config['quantification']} to {folder}")
-    payload = orjson.dumps(report, option=orjson.OPT_INDENT_2)
-    if output:
-        output.write_bytes(payload + b"\n")
-    if as_json:
-        sys.stdout.buffer.write(payload + b"\n")
+    if emit_json(report, as_json, output):
         return
     table = Table(
         title=f"Prevalence estimation, {tier} tier: mean absolute error "

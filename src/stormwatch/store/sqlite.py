@@ -261,12 +261,6 @@ class SQLiteStore:
                 yield StoredPost(r[0], post, bool(r[20])), proba
             after = rows[-1][0]
 
-    def raw_of(self, platform: str, post_id: str) -> str | None:
-        row = self.db.execute(
-            "SELECT raw FROM posts WHERE platform = ? AND post_id = ?", (platform, post_id)
-        ).fetchone()
-        return None if row is None else row[0]
-
     # --- runs ----------------------------------------------------------------------------
 
     def start_run(self, command: str, args: Mapping[str, Any]) -> int:
@@ -281,20 +275,3 @@ class SQLiteStore:
             "UPDATE runs SET finished_ms = ?, status = ?, counts = ? WHERE run_id = ?",
             (int(time.time() * 1000), status, orjson.dumps(counts, default=str).decode(), run_id),
         )
-
-    def runs(self) -> list[dict[str, Any]]:
-        rows = self.db.execute(
-            "SELECT run_id, command, started_ms, finished_ms, status, counts FROM runs "
-            "ORDER BY run_id"
-        ).fetchall()
-        return [
-            {
-                "run_id": r[0],
-                "command": r[1],
-                "started": from_ms(r[2]),
-                "finished": from_ms(r[3]),
-                "status": r[4],
-                "counts": orjson.loads(r[5]) if r[5] else None,
-            }
-            for r in rows
-        ]
