@@ -227,10 +227,30 @@ def test_demo_runs_on_the_bundled_sample(tmp_path):
     assert sample_path().stat().st_size < 3 * 1024 * 1024
     exported = (tmp_path / "demo" / "posts.jsonl").read_bytes().count(b"\n")
     assert exported == 5052
+    html = (tmp_path / "demo" / "report.html").read_text(encoding="utf-8")
+    assert "5,052" in html and html.count("<svg ") == 4
+
+
+def test_report_command_writes_html_json_and_refuses_an_empty_store(tmp_path):
+    db = tmp_path / "c.db"
+    assert run("analyze", str(FIXTURES / "x_v2_stream.jsonl"), "--db", str(db)).exit_code == 0
+    out = tmp_path / "r" / "report.html"
+    result = run("report", str(db), "-o", str(out), "--window", "15m", "--json")
+    assert result.exit_code == 0
+    data = orjson.loads(result.stdout)
+    assert data["window"] == {"width": "15m", "ms": 900_000}
+    assert f"{data['headline']['posts']:,}" in out.read_text(encoding="utf-8")
+    assert run("report", str(db), "--window", "soon").exit_code == 2
+    empty = tmp_path / "empty.db"
+    from stormwatch.store.sqlite import SQLiteStore
+
+    SQLiteStore(empty).close()
+    refused = CliRunner().invoke(main, ["report", str(empty), "-o", str(tmp_path / "e.html")])
+    assert refused.exit_code == 1 and "no labelled posts" in refused.output
 
 
 def test_help_reads_well():
     result = run("--help")
-    for command in ("analyze", "export", "demo", "bench"):
+    for command in ("analyze", "export", "report", "demo", "bench"):
         assert command in result.stdout
     assert "Exit status" in run("analyze", "--help").stdout

@@ -24,7 +24,7 @@ Progress = Callable[[int], None]
 # The labels whose prevalence is stated in words (and tracked per window): those whose
 # estimates `stormwatch eval quantify` measures. Weaker heads (sarcasm, genuine questions)
 # are in the table with their method, never in a sentence someone might quote.
-_HEADLINE = ("negative", "offensive")
+HEADLINE = ("negative", "offensive")
 
 
 @dataclass
@@ -182,7 +182,7 @@ def windows(
         return []
     bucket = scored.created_ms[timed] // width_ms
     proba = scored.proba[timed]
-    wanted = labels or tuple(label for label in _HEADLINE if label in layout.labels)
+    wanted = labels or tuple(label for label in HEADLINE if label in layout.labels)
     series = []
     for b in range(int(bucket.min()), int(bucket.max()) + 1):
         members = bucket == b
@@ -243,7 +243,7 @@ def summarize(
         "shares": {k: round(v, 4) for k, v in shares(proba, model.layout).items()},
         "prevalence": {label: p.as_dict() for label, p in estimated.items()},
         "statements": [
-            statement(label, estimated[label]) for label in _HEADLINE if label in estimated
+            statement(label, estimated[label]) for label in HEADLINE if label in estimated
         ],
         "model": {"name": model.name, "version": model.version},
         "run": counts.as_dict(),

@@ -312,10 +312,7 @@ def analyze(
     db = db or default_db_for(paths)
     rejects = rejects or db.with_suffix(".rejects.jsonl")
     columns = ColumnMap(text=text_column, id=id_column, time=time_column, author=author_column)
-    try:
-        window_ms = parse_window(window) if window else None
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="--window") from None
+    window_ms = _window_ms(window)
     try:
         summary, counts = run_analyze(
             paths,
@@ -379,6 +376,66 @@ def export(db: Path, fmt: str, output: Path | None) -> None:
     err.print(f"exported {n:,} posts" + (f" to {output}" if output else ""))
 
 
+@main.command()
+@click.argument("db", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("report.html"),
+    show_default=True,
+    help="HTML file to write.",
+)
+@click.option("--pdf", is_flag=True, help="Also print it to a PDF beside the HTML (WeasyPrint).")
+@click.option("--title", default="Stormwatch report", show_default=True)
+@click.option("--window", help="Window width for the charts, e.g. 15m, 1h (default: automatic).")
+@click.option("--count-reposts", is_flag=True, help="Count reposts in shares.")
+@click.option("--all-languages", is_flag=True, help="Count posts flagged as not English.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report's data as JSON.")
+def report(
+    db: Path,
+    output: Path,
+    pdf: bool,
+    title: str,
+    window: str | None,
+    count_reposts: bool,
+    all_languages: bool,
+    as_json: bool,
+) -> None:
+    """The post-mortem report of a stored campaign: one self-contained HTML file (charts
+    inline, no network needed) to read, print and quote."""
+    from stormwatch.report import build_report, render_html, write_pdf
+
+    window_ms = _window_ms(window)
+    with SQLiteStore(db) as store:
+        model = store.latest_model()
+        if model is None:
+            raise click.ClickException(
+                f"{db} holds no labelled posts; run `stormwatch analyze FILES --db {db}` first"
+            )
+        data = build_report(store, model, count_reposts, all_languages, window_ms)
+    html = render_html(data, title)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(html, encoding="utf-8")
+    written = [str(output)]
+    if pdf:
+        try:
+            write_pdf(html, output.with_suffix(".pdf"))
+        except RuntimeError as exc:
+            raise click.ClickException(str(exc)) from None
+        written.append(str(output.with_suffix(".pdf")))
+    if as_json:
+        emit_json(data, True, None)
+    err.print(f"wrote {' and '.join(written)}")
+
+
+def _window_ms(window: str | None) -> int | None:
+    try:
+        return parse_window(window) if window else None
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--window") from None
+
+
 def sample_path() -> Path:
     """The bundled sample campaign (see src/stormwatch/data/SAMPLE.md)."""
     with as_file(files("stormwatch.data") / SAMPLE) as path:
@@ -414,8 +471,19 @@ def demo(out: Path) -> None:
 
     with SQLiteStore(db) as store, open(out / "posts.jsonl", "wb") as handle:
         exporter.write_jsonl(store, handle)
+    from stormwatch.report import build_report, render_html
+
+    with SQLiteStore(db) as store:
+        model = store.latest_model()
+        assert model is not None  # the sample was just labelled
+        data = build_report(store, model)
+    (out / "report.html").write_text(
+        render_html(data, "#AskBrand sample campaign"), encoding="utf-8"
+    )
     print_summary(summary, Console())
-    Console().print(f"wrote {out / 'summary.json'} and {out / 'posts.jsonl'}")
+    Console().print(
+        f"wrote {out / 'summary.json'}, {out / 'posts.jsonl'} and the report {out / 'report.html'}"
+    )
 
 
 @main.command()

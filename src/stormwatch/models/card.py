@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 
 def render_card(config: dict[str, Any], report: dict[str, Any]) -> str:
     tier = config["name"]
@@ -104,5 +106,38 @@ def render_card(config: dict[str, Any], report: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def tier_figures(tier: str, report: dict[str, Any]) -> dict[str, Any]:
+    """One tier's measured figures from an evaluation report, for reports to cite."""
+    return {
+        "tasks": {
+            task: {
+                "test": scores[tier],
+                "validation": report["validation"].get(task, {}).get(tier),
+                "ece": report["ece"][task][tier],
+                "published": {
+                    name: row[task] for name, row in report["published"].items() if task in row
+                },
+            }
+            for task, scores in report["tasks"].items()
+            if tier in scores
+        },
+        "sarcasm": report["sarcasm"].get(tier),
+        "posts_per_second": report["speed"][tier],
+    }
+
+
 def write_card(folder: Path, config: dict[str, Any], report: dict[str, Any]) -> None:
+    """MODEL_CARD.md for people, evaluation.json (the same figures) for reports."""
     (folder / "MODEL_CARD.md").write_text(render_card(config, report), encoding="utf-8")
+    figures = tier_figures(config["name"], report)
+    (folder / "evaluation.json").write_bytes(
+        orjson.dumps(figures, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n"
+    )
+
+
+def read_figures(tier: str) -> dict[str, Any] | None:
+    """The measured figures shipped beside a tier's artifact, if any."""
+    from stormwatch.models import artifact_dir
+
+    path = artifact_dir(tier) / "evaluation.json"
+    return orjson.loads(path.read_bytes()) if path.is_file() else None

@@ -39,6 +39,39 @@ _UPSERT_AUTHOR = (
 )
 
 
+_POST_COLUMNS = (
+    "p.rowid, p.platform, p.post_id, p.author_id, a.handle, a.name, a.created_ms, "
+    "a.followers, p.created_ms, p.text, p.lang, p.reply_to, p.quote_of, p.repost_of, "
+    "p.hashtags, p.mentions, p.urls, p.like_count, p.repost_count, p.english"
+)
+_POST_JOIN = "posts p LEFT JOIN authors a ON a.platform = p.platform AND a.author_id = p.author_id"
+
+
+def _stored_post(r: Sequence[Any]) -> StoredPost:
+    """A row selected with `_POST_COLUMNS` as a StoredPost."""
+    post = Post(
+        id=r[2],
+        platform=r[1],
+        text=r[9],
+        created_at=from_ms(r[8]),
+        author_id=r[3],
+        author_handle=r[4],
+        author_name=r[5],
+        author_created_at=from_ms(r[6]),
+        author_followers=r[7],
+        lang=r[10],
+        reply_to=r[11],
+        quote_of=r[12],
+        repost_of=r[13],
+        hashtags=tuple(orjson.loads(r[14])) if r[14] else (),
+        mentions=tuple(orjson.loads(r[15])) if r[15] else (),
+        urls=tuple(orjson.loads(r[16])) if r[16] else (),
+        like_count=r[17],
+        repost_count=r[18],
+    )
+    return StoredPost(r[0], post, bool(r[19]))
+
+
 def _json_list(values: tuple[str, ...]) -> str | None:
     return orjson.dumps(values).decode() if values else None
 
@@ -225,11 +258,7 @@ class SQLiteStore:
         model_id = model.id if model else -1
         while True:
             rows = self.db.execute(
-                "SELECT p.rowid, p.platform, p.post_id, p.author_id, a.handle, a.name, "
-                "a.created_ms, a.followers, p.created_ms, p.text, p.lang, p.reply_to, "
-                "p.quote_of, p.repost_of, p.hashtags, p.mentions, p.urls, p.like_count, "
-                "p.repost_count, s.proba, p.english FROM posts p "
-                "LEFT JOIN authors a ON a.platform = p.platform AND a.author_id = p.author_id "
+                f"SELECT {_POST_COLUMNS}, s.proba FROM {_POST_JOIN} "
                 "LEFT JOIN scores s ON s.model_id = ? AND s.post_rowid = p.rowid "
                 "WHERE p.rowid > ? ORDER BY p.rowid LIMIT ?",
                 (model_id, after, batch),
@@ -237,29 +266,52 @@ class SQLiteStore:
             if not rows:
                 return
             for r in rows:
-                post = Post(
-                    id=r[2],
-                    platform=r[1],
-                    text=r[9],
-                    created_at=from_ms(r[8]),
-                    author_id=r[3],
-                    author_handle=r[4],
-                    author_name=r[5],
-                    author_created_at=from_ms(r[6]),
-                    author_followers=r[7],
-                    lang=r[10],
-                    reply_to=r[11],
-                    quote_of=r[12],
-                    repost_of=r[13],
-                    hashtags=tuple(orjson.loads(r[14])) if r[14] else (),
-                    mentions=tuple(orjson.loads(r[15])) if r[15] else (),
-                    urls=tuple(orjson.loads(r[16])) if r[16] else (),
-                    like_count=r[17],
-                    repost_count=r[18],
-                )
-                proba = np.frombuffer(r[19], dtype=np.float32) if r[19] is not None else None
-                yield StoredPost(r[0], post, bool(r[20])), proba
+                proba = np.frombuffer(r[20], dtype=np.float32) if r[20] is not None else None
+                yield _stored_post(r), proba
             after = rows[-1][0]
+
+    def posts_by_rowid(self, rowids: Sequence[int]) -> list[StoredPost]:
+        """The stored posts with these rowids, in the order asked (missing ones left out)."""
+        found: dict[int, StoredPost] = {}
+        ids = [int(r) for r in rowids]
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ", ".join("?" * len(chunk))
+            for r in self.db.execute(
+                f"SELECT {_POST_COLUMNS} FROM {_POST_JOIN} WHERE p.rowid IN ({marks})", chunk
+            ):
+                found[r[0]] = _stored_post(r)
+        return [found[r] for r in ids if r in found]
+
+    def top_authors(self, limit: int = 10) -> list[dict[str, Any]]:
+        """The accounts with most posts (reposts included, counted apart)."""
+        rows = self.db.execute(
+            "SELECT p.platform, p.author_id, a.handle, a.name, a.followers, count(*), "
+            "count(p.repost_of) FROM posts p LEFT JOIN authors a "
+            "ON a.platform = p.platform AND a.author_id = p.author_id "
+            "WHERE p.author_id IS NOT NULL GROUP BY p.platform, p.author_id "
+            "ORDER BY count(*) DESC, p.author_id LIMIT ?",
+            (limit,),
+        ).fetchall()
+        return [
+            {
+                "platform": r[0],
+                "author_id": r[1],
+                "handle": r[2],
+                "name": r[3],
+                "followers": r[4],
+                "posts": r[5],
+                "reposts": r[6],
+            }
+            for r in rows
+        ]
+
+    def author_rowids(self, platform: str, author_id: str) -> np.ndarray:
+        rows = self.db.execute(
+            "SELECT rowid FROM posts WHERE platform = ? AND author_id = ? ORDER BY rowid",
+            (platform, author_id),
+        ).fetchall()
+        return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
 
     # --- runs ----------------------------------------------------------------------------
 

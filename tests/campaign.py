@@ -1,0 +1,72 @@
+"""A small hand-made campaign for report and web tests: friendly posts and questions, a
+hostile wave, and posts whose text and author names are attack strings."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from stormwatch.records import Post
+
+SCRIPT = "<script>alert(1)</script>"
+ONERROR = '"><img src=x onerror=alert(1)>'
+HOSTILE_HANDLE = '"><img src=x onerror=alert(2)>'
+START = datetime(2013, 11, 13, 14, 0, tzinfo=UTC)
+
+FRIENDLY = [
+    "Thank you so much for doing this Q&A, what a wonderful idea!",
+    "What time does the Regent Street branch open on Sundays?",
+    "How do I apply for your graduate programme?",
+    "Love the new app, great work team",
+    "Can I open a savings account online?",
+]
+HOSTILE = [
+    "You fucking crooks ruined my family, rot in hell",
+    "shut up you stupid fucking idiots, worst bank ever",
+    "Did you have a specific number of lives you needed to ruin before lunch?",
+    "I hate this bank, you ruined everything, thieves",
+]
+
+
+def campaign_posts() -> list[Post]:
+    """60 friendly posts in the first hour, then 60 hostile ones, then 3 attack strings."""
+    posts = []
+    for i in range(60):
+        posts.append(
+            Post(
+                id=f"f{i}",
+                platform="x",
+                text=FRIENDLY[i % len(FRIENDLY)] + f" #AskBrand {i}",
+                created_at=START + timedelta(minutes=i),
+                author_id=f"a{i % 20}",
+                author_handle=f"fan{i % 20}",
+            )
+        )
+    for i in range(60):
+        posts.append(
+            Post(
+                id=f"h{i}",
+                platform="x",
+                text=HOSTILE[i % len(HOSTILE)] + f" #AskBrand {i}",
+                created_at=START + timedelta(minutes=60 + i),
+                author_id="troll" if i % 2 else f"b{i}",
+                author_handle=HOSTILE_HANDLE if i % 2 else f"angry{i}",
+            )
+        )
+    for i, text in enumerate(
+        [
+            f"you fucking idiots {SCRIPT} rot in hell",
+            f"shut up you stupid crooks {ONERROR}",
+            f"fucking thieves, I hate you {SCRIPT}{ONERROR}",
+        ]
+    ):
+        posts.append(
+            Post(
+                id=f"x{i}",
+                platform="x",
+                text=text,
+                created_at=START + timedelta(minutes=125 + i),
+                author_id="troll",
+                author_handle=HOSTILE_HANDLE,
+            )
+        )
+    return posts
