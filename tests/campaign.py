@@ -56,7 +56,7 @@ def campaign_posts() -> list[Post]:
         [
             f"you fucking idiots {SCRIPT} rot in hell",
             f"shut up you stupid crooks {ONERROR}",
-            f"fucking thieves, I hate you {SCRIPT}{ONERROR}",
+            f"why are you fucking thieves lying to us? {SCRIPT}{ONERROR}",
         ]
     ):
         posts.append(

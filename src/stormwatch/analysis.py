@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+import numpy as np
 import orjson
 
 from stormwatch.core.labels import Classifier, Layout, shares
@@ -165,6 +166,21 @@ def parse_window(text: str) -> int:
     return int(number) * units[unit]
 
 
+def window_counts(scored: Scored, flags: dict[str, np.ndarray], width_ms: int) -> dict[str, list]:
+    """Counts of each flag per window, over the same windows `windows` uses."""
+    timed = scored.created_ms >= 0
+    if not timed.any():
+        return {}
+    bucket = scored.created_ms[timed] // width_ms
+    first = int(bucket.min())
+    size = int(bucket.max()) - first + 1
+    out: dict[str, list] = {"posts": np.bincount(bucket - first, minlength=size).tolist()}
+    for name, flag in flags.items():
+        counts = np.bincount(bucket - first, weights=flag[timed].astype(np.float64), minlength=size)
+        out[name] = [int(c) for c in counts]
+    return out
+
+
 def windows(
     scored: Scored,
     layout: Layout,
@@ -211,15 +227,18 @@ def summarize(
     include_reposts: bool = False,
     window_ms: int | None = None,
     include_non_english: bool = False,
+    scored: Scored | None = None,
 ) -> dict[str, Any]:
-    """The summary object of `analyze --json`. Keys are stable; later features add keys."""
+    """The summary object of `analyze --json`. Keys are stable; later features add keys.
+    `scored` may be passed in when the caller already holds the (filtered) probabilities."""
     from stormwatch.core.quantify import prevalences, statement
     from stormwatch.models import reference_for
 
     stored = store.counts()
-    scored = store.scores(
-        model, include_reposts=include_reposts, include_non_english=include_non_english
-    )
+    if scored is None:
+        scored = store.scores(
+            model, include_reposts=include_reposts, include_non_english=include_non_english
+        )
     proba = scored.proba
     validation, methods = reference_for(model.name, model.version)
     estimated = prevalences(proba, model.layout, validation, methods) if len(proba) else {}

@@ -436,6 +436,113 @@ def _window_ms(window: str | None) -> int | None:
         raise click.BadParameter(str(exc), param_hint="--window") from None
 
 
+@main.command()
+@click.option(
+    "--db",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("stormwatch.db"),
+    show_default=True,
+)
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--tier", type=click.Choice(TIERS), default=None, help="Classifier tier.")
+@click.option("--secure-cookies", is_flag=True, help="Mark cookies Secure (behind HTTPS).")
+def serve(db: Path, host: str, port: int, tier: str | None, secure_cookies: bool) -> None:
+    """The live Q&A console: ingest API, dashboard, question queue (see docs/console.md)."""
+    import uvicorn
+
+    from stormwatch.web.app import Config, create_app
+
+    app = create_app(
+        db, load_classifier(tier or settings.get("tier")), Config(secure_cookies=secure_cookies)
+    )
+    err.print(f"Stormwatch console on http://{host}:{port}/ (store {db}); Ctrl-C stops it")
+    uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
+@main.group()
+def token() -> None:
+    """API tokens for the ingest API (`Authorization: Bearer TOKEN`)."""
+
+
+@token.command("create")
+@click.option("--db", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@click.option("--name", default="ingest", show_default=True, help="What the token is for.")
+def token_create(db: Path, name: str) -> None:
+    """Create a token; it is printed once, as the last line (only its hash is stored)."""
+    from stormwatch.store.console import ConsoleStore
+
+    with SQLiteStore(db) as store:
+        secret = ConsoleStore(store.db).create_token(name)
+    err.print(f"token {name!r} created; keep it, it cannot be shown again:")
+    click.echo(secret)
+
+
+@main.group()
+def user() -> None:
+    """Console users (viewer, moderator, admin)."""
+
+
+@user.command("add")
+@click.argument("username")
+@click.option("--db", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@click.option("--role", type=click.Choice(["viewer", "moderator", "admin"]), default="moderator")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+def user_add(db: Path, username: str, role: str, password_stdin: bool) -> None:
+    """Add a user, or reset an existing user's password and role."""
+    from stormwatch.store.console import ConsoleStore
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = click.prompt("password", hide_input=True, confirmation_prompt=True)
+    with SQLiteStore(db) as store:
+        try:
+            ConsoleStore(store.db).add_user(username, password, role)
+        except ValueError as exc:
+            raise click.ClickException(str(exc)) from None
+    err.print(f"user {username!r} can log in as {role}")
+
+
+@main.command()
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--to", "url", default="http://127.0.0.1:8000", show_default=True)
+@click.option("--token", envvar="STORMWATCH_TOKEN", required=True, help="API token.")
+@click.option("--speed", default=60.0, show_default=True, help="Campaign seconds per second.")
+@click.option("--batch", default=100, show_default=True, help="Posts per request, at most.")
+@click.option(
+    "--state",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Progress file for resuming (default: PATH.replay).",
+)
+@click.option("--restart", is_flag=True, help="Start from the beginning, ignoring progress.")
+def replay(
+    path: Path, url: str, token: str, speed: float, batch: int, state: Path | None, restart: bool
+) -> None:
+    """Send a recorded campaign to a console, keeping the posts' relative timing (sped
+    up by --speed); resumable, and safe to repeat (ingest is idempotent)."""
+    from stormwatch.replay import ReplayError, replay_file
+
+    state = state or path.with_name(path.name + ".replay")
+    if restart and state.exists():
+        state.unlink()
+    bar, advance = _progress()
+    try:
+        if bar is not None:
+            bar.start()
+        result = replay_file(path, url, token, speed, batch, state, advance)
+    except ReplayError as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        if bar is not None:
+            bar.stop()
+    err.print(
+        f"sent {result.sent:,} posts in {result.requests:,} requests: {result.accepted:,} "
+        f"accepted, {result.duplicate:,} duplicates, {result.rejected:,} rejected "
+        f"({result.retried:,} retries after 429)"
+    )
+
+
 def sample_path() -> Path:
     """The bundled sample campaign (see src/stormwatch/data/SAMPLE.md)."""
     with as_file(files("stormwatch.data") / SAMPLE) as path:

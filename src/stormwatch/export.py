@@ -17,6 +17,7 @@ from typing import IO, Any
 import orjson
 
 from stormwatch.core.labels import Layout, labels_record
+from stormwatch.records import Post
 from stormwatch.sources.timeparse import iso
 from stormwatch.store.sqlite import SQLiteStore
 
@@ -37,22 +38,27 @@ BASE_FIELDS = (
 )
 
 
+def post_record(p: Post) -> dict[str, Any]:
+    """A post in the export shape (which the generic JSON reader reads back)."""
+    return {
+        "id": p.id,
+        "platform": p.platform,
+        "author": p.author_handle,
+        "author_id": p.author_id,
+        "created_at": iso(p.created_at),
+        "text": p.text,
+        "lang": p.lang,
+        "reply_to": p.reply_to,
+        "quote_of": p.quote_of,
+        "repost_of": p.repost_of,
+        "hashtags": list(p.hashtags),
+    }
+
+
 def records(store: SQLiteStore) -> Iterator[dict[str, Any]]:
     model = store.latest_model()
     for stored, proba in store.iter_posts(model):
-        p = stored.post
-        yield {
-            "id": p.id,
-            "platform": p.platform,
-            "author": p.author_handle,
-            "author_id": p.author_id,
-            "created_at": iso(p.created_at),
-            "text": p.text,
-            "lang": p.lang,
-            "reply_to": p.reply_to,
-            "quote_of": p.quote_of,
-            "repost_of": p.repost_of,
-            "hashtags": list(p.hashtags),
+        yield post_record(stored.post) | {
             "english": stored.english,
             "labels": labels_record(proba, model.layout) if proba is not None and model else None,
         }

@@ -10,7 +10,6 @@ phone home.
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime
 from importlib.resources import files
 from pathlib import Path
@@ -19,15 +18,15 @@ from typing import Any
 import numpy as np
 
 from stormwatch import charts
-from stormwatch.analysis import HEADLINE, RunCounts, summarize
+from stormwatch.analysis import HEADLINE, RunCounts, summarize, window_counts
 from stormwatch.core.labels import Layout, hard_labels
 from stormwatch.core.quantify import binary_views
+from stormwatch.core.text import gist
 from stormwatch.sources.timeparse import iso
 from stormwatch.store.base import ModelRef, Scored
 from stormwatch.store.sqlite import SQLiteStore
 
 _MINUTE = 60_000
-_NOT_WORDS = re.compile(r"[\d\W_]+")
 # Window widths a report may pick, smallest first: the first giving <= 60 windows wins.
 _WIDTHS = (
     ("1m", _MINUTE),
@@ -92,27 +91,6 @@ def _window_name(width_ms: int) -> str:
     return f"{width_ms // 1000}s"
 
 
-def _per_window(scored: Scored, flags: dict[str, np.ndarray], width_ms: int) -> dict[str, list]:
-    """Counts of each flag per window, over the same windows `analysis.windows` uses."""
-    timed = scored.created_ms >= 0
-    if not timed.any():
-        return {}
-    bucket = scored.created_ms[timed] // width_ms
-    first = int(bucket.min())
-    size = int(bucket.max()) - first + 1
-    out: dict[str, list] = {"posts": np.bincount(bucket - first, minlength=size).tolist()}
-    for name, flag in flags.items():
-        counts = np.bincount(bucket - first, weights=flag[timed].astype(np.float64), minlength=size)
-        out[name] = [int(c) for c in counts]
-    return out
-
-
-def _gist(text: str) -> str:
-    """Text reduced to its words (no digits, punctuation or case): copies of one post with
-    a counter or a different link count as one."""
-    return " ".join(_NOT_WORDS.sub(" ", text.lower()).split())
-
-
 def _examples(
     store: SQLiteStore, scored: Scored, layout: Layout, per_label: int
 ) -> dict[str, list[dict[str, Any]]]:
@@ -136,7 +114,7 @@ def _examples(
         seen: set[str] = set()
         posts = store.posts_by_rowid(scored.rowids[chosen].tolist())
         for stored, index in zip(posts, chosen, strict=False):
-            key = _gist(stored.post.text)
+            key = gist(stored.post.text)
             if key in seen:
                 continue
             seen.add(key)
@@ -225,7 +203,7 @@ def build_report(
     if "question" in flags and "genuine" in flags:
         wanted["genuine"] = flags["genuine"]
         wanted["hostile_question"] = flags["question"] & ~flags["genuine"]
-    series = _per_window(scored, wanted, window_ms) if window_ms else {}
+    series = window_counts(scored, wanted, window_ms) if window_ms else {}
     peak = None
     if series:
         i = int(np.argmax(series["posts"]))

@@ -70,3 +70,13 @@ def html_to_text(markup: str) -> str:
     parser.close()
     text = "".join(parser.parts)
     return re.sub(r"\n{3,}", "\n\n", text).strip()
+
+
+_NOT_WORDS = re.compile(r"[\d\W_]+")
+_LINKS_AND_USERS = re.compile(r"https?://\S+|@\w+")
+
+
+def gist(text: str) -> str:
+    """Text reduced to its words — no links, mentions, digits, punctuation or case — so
+    copies of one post that differ by a counter, a link or who they address count as one."""
+    return " ".join(_NOT_WORDS.sub(" ", _LINKS_AND_USERS.sub(" ", text.lower())).split())

@@ -136,6 +136,19 @@ def read_posts(
         yield from read_file(path, fmt, columns)
 
 
+def read_bytes(data: bytes, source: str = "<request>", fmt: str = "auto") -> Iterator[Item]:
+    """Posts and rejects from bytes already in memory (an API request body): a JSON
+    document or array, JSON lines, in any format the file readers accept."""
+    if fmt not in FORMATS:
+        raise InputError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
+    if data.lstrip()[:1] == b"[":
+        # A JSON array: rejects are numbered by item (1-based), not by line.
+        yield from _document_items(data, source, "auto" if fmt == "auto" else fmt, ColumnMap(), 1)
+        return
+    stream = io.BufferedReader(io.BytesIO(data))  # type: ignore[arg-type]
+    yield from _items(stream, "-", source, fmt, ColumnMap())
+
+
 def read_file(path: str, fmt: str = "auto", columns: ColumnMap | None = None) -> Iterator[Item]:
     columns = columns or ColumnMap()
     source = "<stdin>" if path == "-" else path
@@ -191,7 +204,13 @@ def converter_for(obj: dict[str, Any], fmt: str, columns: ColumnMap) -> Converte
     if fmt == "bluesky":
         return bluesky.posts_from_bluesky
     if fmt == "auto":
-        is_v2_tweet = "text" in obj and not _V2_KEYS.isdisjoint(obj) and _V1_KEYS.isdisjoint(obj)
+        # The export shape (it names its platform) reads back through the generic reader.
+        is_v2_tweet = (
+            "text" in obj
+            and "platform" not in obj
+            and not _V2_KEYS.isdisjoint(obj)
+            and _V1_KEYS.isdisjoint(obj)
+        )
         if "data" in obj or is_v2_tweet:
             return x.posts_from_v2
         if not _V1_KEYS.isdisjoint(obj) or "tweet" in obj or "delete" in obj:

@@ -26,7 +26,7 @@ DEFAULT_COLUMNS: dict[str, tuple[str, ...]] = {
 }
 _OPTIONAL = {
     "platform": ("platform",),
-    "author_handle": ("author_handle", "screen_name", "username", "handle"),
+    "author_handle": ("author_handle", "screen_name", "username", "handle", "author"),
     "lang": ("lang", "language"),
     "reply_to": ("reply_to", "in_reply_to_id", "in_reply_to_status_id"),
     "repost_of": ("repost_of", "retweeted_status_id"),

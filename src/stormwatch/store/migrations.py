@@ -136,3 +136,44 @@ def flag_english_posts(db: sqlite3.Connection) -> None:
     """Posts get an `english` flag (1/0); posts stored before it existed count as English."""
     db.execute("ALTER TABLE posts ADD COLUMN english INTEGER NOT NULL DEFAULT 1")
     db.execute("CREATE INDEX posts_non_english ON posts (english) WHERE english = 0")
+
+
+@migration(3)
+def create_console_tables(db: sqlite3.Connection) -> None:
+    """The live console's state: API tokens and users (hashed secrets only), log-in
+    sessions, and every moderator action on a question (kept, so undo is an action too)."""
+    _run_script(
+        db,
+        """
+        CREATE TABLE api_tokens (
+            token_id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL,
+            token_hash TEXT NOT NULL UNIQUE,
+            created_ms INTEGER NOT NULL,
+            revoked INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE TABLE users (
+            username TEXT PRIMARY KEY,
+            password_hash TEXT NOT NULL,
+            role TEXT NOT NULL CHECK (role IN ('viewer', 'moderator', 'admin')),
+            created_ms INTEGER NOT NULL
+        );
+        CREATE TABLE sessions (
+            session_hash TEXT PRIMARY KEY,
+            username TEXT NOT NULL REFERENCES users (username) ON DELETE CASCADE,
+            csrf TEXT NOT NULL,
+            expires_ms INTEGER NOT NULL
+        );
+        CREATE TABLE question_actions (
+            action_id INTEGER PRIMARY KEY,
+            post_rowid INTEGER NOT NULL REFERENCES posts (rowid),
+            action TEXT NOT NULL
+                CHECK (action IN ('answer', 'hide', 'abusive', 'pin', 'unpin')),
+            answer TEXT,
+            username TEXT NOT NULL,
+            at_ms INTEGER NOT NULL,
+            undone_ms INTEGER
+        );
+        CREATE INDEX question_actions_post ON question_actions (post_rowid);
+        """,
+    )

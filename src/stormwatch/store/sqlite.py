@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -79,11 +79,15 @@ def _json_list(values: tuple[str, ...]) -> str | None:
 class SQLiteStore:
     """Posts, authors, per-post scores (one float32 blob per post and model) and runs."""
 
-    def __init__(self, path: str | Path, timeout: float = 30.0) -> None:
+    def __init__(
+        self, path: str | Path, timeout: float = 30.0, check_same_thread: bool = True
+    ) -> None:
         self.path = str(path)
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite3.connect(self.path, timeout=timeout, isolation_level=None)
+        self.db = sqlite3.connect(
+            self.path, timeout=timeout, isolation_level=None, check_same_thread=check_same_thread
+        )
         self.db.execute("PRAGMA journal_mode = WAL")
         self.db.execute("PRAGMA synchronous = NORMAL")
         self.db.execute("PRAGMA foreign_keys = ON")
@@ -156,6 +160,23 @@ class SQLiteStore:
             if authors:
                 db.executemany(_UPSERT_AUTHOR, list(authors.values()))
         return AddResult(inserted, len(rows) - inserted)
+
+    def existing(self, keys: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
+        """Which (platform, post id) pairs are stored already."""
+        wanted = list(dict.fromkeys(keys))
+        found: set[tuple[str, str]] = set()
+        for start in range(0, len(wanted), 400):
+            chunk = wanted[start : start + 400]
+            marks = ", ".join("(?, ?)" for _ in chunk)
+            flat = [v for pair in chunk for v in pair]
+            found.update(
+                self.db.execute(
+                    f"SELECT platform, post_id FROM posts WHERE (platform, post_id) IN "
+                    f"(VALUES {marks})",
+                    flat,
+                ).fetchall()
+            )
+        return found
 
     def counts(self) -> dict[str, Any]:
         row = self.db.execute(
@@ -282,6 +303,41 @@ class SQLiteStore:
             ):
                 found[r[0]] = _stored_post(r)
         return [found[r] for r in ids if r in found]
+
+    def search_posts(
+        self,
+        author: str | None = None,
+        text: str | None = None,
+        since_ms: int | None = None,
+        until_ms: int | None = None,
+        before_rowid: int | None = None,
+        limit: int = 50,
+    ) -> list[StoredPost]:
+        """Posts newest first (by rowid), filtered by author (handle or id), a text
+        substring (case-insensitive for ASCII), and a time range [since, until)."""
+        clauses, params = [], []
+        if author:
+            clauses.append("(a.handle = ? OR p.author_id = ?)")
+            params += [author.lstrip("@"), author]
+        if text:
+            escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            clauses.append("p.text LIKE ? ESCAPE '\\'")
+            params.append(f"%{escaped}%")
+        if since_ms is not None:
+            clauses.append("p.created_ms >= ?")
+            params.append(since_ms)
+        if until_ms is not None:
+            clauses.append("p.created_ms < ?")
+            params.append(until_ms)
+        if before_rowid is not None:
+            clauses.append("p.rowid < ?")
+            params.append(before_rowid)
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        rows = self.db.execute(
+            f"SELECT {_POST_COLUMNS} FROM {_POST_JOIN} {where} ORDER BY p.rowid DESC LIMIT ?",
+            [*params, limit],
+        ).fetchall()
+        return [_stored_post(r) for r in rows]
 
     def top_authors(self, limit: int = 10) -> list[dict[str, Any]]:
         """The accounts with most posts (reposts included, counted apart)."""

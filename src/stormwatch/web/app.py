@@ -1,0 +1,586 @@
+"""`stormwatch serve`: the live Q&A console over the same store and core as `analyze`.
+
+An ASGI app (FastAPI): the ingest API, a read API in which every page has a JSON twin,
+server-sent events for live pages, the dashboard and the host's question queue. Pages are
+server-rendered with autoescaping Jinja2 templates plus one vendored script; nothing is
+loaded from another origin, so it works offline and the CSP can forbid inline script.
+"""
+
+import asyncio
+import secrets
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from importlib.resources import files
+from pathlib import Path
+from typing import Annotated, Any
+
+import numpy as np
+import orjson
+from fastapi import Depends, FastAPI, Form, HTTPException, Query, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import StreamingResponse
+
+from stormwatch.analysis import RunCounts, parse_window, summarize, window_counts, windows
+from stormwatch.core.labels import Classifier, hard_labels
+from stormwatch.records import Post, Reject
+from stormwatch.sources.files import read_bytes
+from stormwatch.sources.timeparse import from_ms, iso
+from stormwatch.web import queries
+from stormwatch.web.live import Live, Stores
+from stormwatch.web.security import (
+    LOGIN_CSRF_COOKIE,
+    SESSION_COOKIE,
+    Principal,
+    RateLimiter,
+    SecurityHeaders,
+    bearer,
+    check_csrf,
+    client_key,
+    limit,
+)
+
+MAX_BODY = 16 * 1024 * 1024
+PACKAGE = files("stormwatch") / "web"
+
+
+@dataclass
+class Config:
+    """What `stormwatch serve` can tune."""
+
+    batch_size: int = 512
+    max_wait: float = 1.0
+    max_backlog: int = 20_000
+    ingest_rate: float = 200.0  # requests/s per token, bursts of twice that
+    login_rate: float = 0.2  # attempts/s per address (12 a minute), bursts of 5
+    secure_cookies: bool = False
+    cache_seconds: float = 2.0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Cache:
+    """Results recomputed at most every `seconds` while the view is unchanged in size."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self._items: dict[tuple, tuple[float, int, Any]] = {}
+
+    def get(self, key: tuple, size: int, compute: Any) -> Any:
+        now = time.monotonic()
+        hit = self._items.get(key)
+        if hit and (hit[1] == size or now - hit[0] < self.seconds):
+            return hit[2]
+        value = compute()
+        self._items[key] = (now, size, value)
+        return value
+
+
+class Answer(BaseModel):
+    answer: str | None = None
+
+
+def create_app(
+    db: str | Path,
+    classifier: Classifier | None = None,
+    config: Config | None = None,
+) -> FastAPI:
+    """The console app over the store at `db`. The scorer thread runs while the app does."""
+    from stormwatch import settings
+    from stormwatch.models import load_classifier
+
+    config = config or Config()
+    classifier = classifier or load_classifier(settings.get("tier"))
+    stores = Stores(db)
+    live = Live(stores, classifier, config.batch_size, config.max_wait, config.max_backlog)
+    cache = Cache(config.cache_seconds)
+    ingest_limiter = RateLimiter(config.ingest_rate, 2 * config.ingest_rate)
+    login_limiter = RateLimiter(config.login_rate, 5)
+    templates = Jinja2Templates(directory=str(PACKAGE / "templates"))
+    templates.env.filters["when"] = lambda ms: iso(from_ms(ms)) if ms and ms >= 0 else "–"
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        live.start()
+        try:
+            yield
+        finally:
+            live.stop()
+            stores.close()
+
+    app = FastAPI(
+        title="Stormwatch console",
+        version="1",
+        lifespan=lifespan,
+        docs_url=None,  # Swagger UI would load scripts from a CDN; the schema is served
+        redoc_url=None,
+        openapi_url="/api/v1/openapi.json",
+    )
+    app.add_middleware(SecurityHeaders)
+    app.mount("/static", StaticFiles(directory=str(PACKAGE / "static")), name="static")
+    app.state.live = live
+    app.state.stores = stores
+
+    # --- who is asking -------------------------------------------------------------------
+
+    def principal(request: Request) -> Principal | None:
+        token = bearer(request)
+        if token is not None:
+            name = stores.console().token_name(token)
+            return Principal(f"token:{name}", "moderator", token=True) if name else None
+        session_id = request.cookies.get(SESSION_COOKIE)
+        session = stores.console().session(session_id) if session_id else None
+        return Principal(session.username, session.role, session.csrf) if session else None
+
+    def reader(request: Request) -> Principal:
+        who = principal(request)
+        if who is None:
+            raise HTTPException(
+                401,
+                "log in at /login, or send Authorization: Bearer TOKEN",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        return who
+
+    def moderator(request: Request, who: Annotated[Principal, Depends(reader)]) -> Principal:
+        if not who.can("moderator"):
+            raise HTTPException(403, "this needs the moderator role")
+        check_csrf(who, request.headers.get("x-csrf-token"))
+        return who
+
+    def page_user(request: Request) -> Principal:
+        who = principal(request)
+        if who is None or who.token:
+            raise _LoginRedirect(str(request.url.path))
+        return who
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException) -> Response:
+        return JSONResponse({"error": exc.detail}, exc.status_code, headers=exc.headers)
+
+    class _LoginRedirect(Exception):
+        def __init__(self, back: str) -> None:
+            self.back = back
+
+    @app.exception_handler(_LoginRedirect)
+    async def to_login(request: Request, exc: _LoginRedirect) -> Response:
+        return RedirectResponse("/login", 303)
+
+    # --- ingest ------------------------------------------------------------------------
+
+    @app.post(
+        "/api/v1/posts",
+        summary="Ingest posts",
+        description="A JSON array or NDJSON of posts in any format the file readers accept "
+        "(X v2/v1.1, Mastodon, Bluesky, generic JSON). Idempotent on post id. Returns "
+        "counts and one result per item. 429 + Retry-After when the scoring queue is full.",
+        tags=["ingest"],
+    )
+    async def ingest(request: Request) -> JSONResponse:
+        token = bearer(request)
+        name = stores.console().token_name(token) if token else None
+        if name is None:
+            raise HTTPException(
+                401,
+                "send Authorization: Bearer TOKEN (create one with `stormwatch token create`)",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        limit(ingest_limiter, name)
+        if live.full():
+            raise HTTPException(
+                429,
+                f"scoring queue full ({live.backlog:,} posts waiting); retry later",
+                headers={"Retry-After": str(live.retry_after())},
+            )
+        body = await request.body()
+        if len(body) > MAX_BODY:
+            raise HTTPException(413, f"request body over {MAX_BODY // (1024 * 1024)} MiB")
+        if not body.strip():
+            raise HTTPException(400, "empty body: send a JSON array or NDJSON of posts")
+        return JSONResponse(await run_in_threadpool(_ingest, body))
+
+    def _ingest(body: bytes) -> dict[str, Any]:
+        posts: list[Post] = []
+        results: list[dict[str, Any]] = []
+        rejected = skipped = 0
+        for item in read_bytes(body):
+            if isinstance(item, Reject):
+                if item.kind == "skipped":
+                    skipped += 1
+                else:
+                    rejected += 1
+                results.append({"item": item.line, "status": item.kind, "reason": item.reason})
+            else:
+                posts.append(item)
+                results.append({"id": item.id, "platform": item.platform, "status": None})
+        known = stores.get().existing((p.platform, p.id) for p in posts)
+        seen: set[tuple[str, str]] = set()
+        for result in results:
+            if result["status"] is None:
+                key = (result["platform"], result["id"])
+                result["status"] = "duplicate" if key in known or key in seen else "accepted"
+                seen.add(key)
+        added = live.accept(posts)
+        return {
+            "accepted": added.inserted,
+            "duplicate": added.duplicates,
+            "rejected": rejected,
+            "skipped": skipped,
+            "items": results,
+        }
+
+    # --- read API ----------------------------------------------------------------------
+
+    def _window(window: str | None) -> int | None:
+        if not window:
+            return None
+        try:
+            return parse_window(window)
+        except ValueError as exc:
+            raise HTTPException(422, str(exc)) from None
+
+    def _summary(window_ms: int | None, reposts: bool, all_languages: bool) -> dict[str, Any]:
+        view = live.view
+        return cache.get(
+            ("summary", window_ms, reposts, all_languages),
+            len(view),
+            lambda: (
+                summarize(
+                    stores.get(),
+                    live.model,
+                    RunCounts(),
+                    reposts,
+                    window_ms,
+                    all_languages,
+                    scored=view.scored(reposts, all_languages),
+                )
+                | {"backlog": live.backlog, "scorer_error": live.last_error}
+            ),
+        )
+
+    @app.get("/api/v1/summary", tags=["read"], summary="The same keys as `analyze --json`")
+    def summary(
+        who: Annotated[Principal, Depends(reader)],
+        window: str | None = None,
+        count_reposts: bool = False,
+        all_languages: bool = False,
+    ) -> dict[str, Any]:
+        return _summary(_window(window), count_reposts, all_languages)
+
+    def _timeline(width_ms: int) -> dict[str, Any]:
+        view = live.view
+
+        def compute() -> dict[str, Any]:
+            scored = view.scored()
+            flags = hard_labels(scored.proba, live.model.layout)
+            wanted = {
+                k: flags[k]
+                for k in ("negative", "neutral", "positive", "offensive", "irony")
+                if k in flags
+            }
+            if "question" in flags and "genuine" in flags:
+                wanted["genuine"] = flags["genuine"] & ~flags.get("offensive", False)
+                wanted["hostile_question"] = flags["question"] & ~wanted["genuine"]
+            series = window_counts(scored, wanted, width_ms)
+            starts = []
+            if series:
+                first = int(scored.created_ms[scored.created_ms >= 0].min()) // width_ms
+                starts = [iso(from_ms((first + i) * width_ms)) for i in range(len(series["posts"]))]
+            return {"window_ms": width_ms, "starts": starts, "series": series}
+
+        return cache.get(("timeline", width_ms), len(view), compute)
+
+    @app.get("/api/v1/timeline", tags=["read"], summary="Posts per window by label")
+    def timeline(who: Annotated[Principal, Depends(reader)], window: str = "5m") -> dict[str, Any]:
+        return _timeline(_window(window) or 300_000)
+
+    @app.get("/api/v1/prevalence", tags=["read"], summary="Prevalence with 95% intervals")
+    def prevalence(
+        who: Annotated[Principal, Depends(reader)], window: str | None = None
+    ) -> dict[str, Any]:
+        width_ms = _window(window)
+        out = {"overall": _summary(None, False, False)["prevalence"], "windows": []}
+        if width_ms:
+            view = live.view
+            from stormwatch.models import reference_for
+
+            validation, methods = reference_for(live.model.name, live.model.version)
+            out["windows"] = cache.get(
+                ("prevalence", width_ms),
+                len(view),
+                lambda: windows(view.scored(), live.model.layout, validation, methods, width_ms),
+            )
+        return out
+
+    @app.get("/api/v1/posts", tags=["read"], summary="Posts, newest first, with filters")
+    def posts(
+        who: Annotated[Principal, Depends(reader)],
+        label: str | None = None,
+        author: str | None = None,
+        q: Annotated[str | None, Query(max_length=200)] = None,
+        since: str | None = None,
+        until: str | None = None,
+        before: int | None = None,
+        limit_: Annotated[int, Query(alias="limit", ge=1, le=500)] = 50,
+    ) -> dict[str, Any]:
+        layout = live.model.layout
+        if label is not None and label not in layout.labels:
+            raise HTTPException(422, f"unknown label {label!r}; use one of {list(layout.labels)}")
+        try:
+            found = queries.find_posts(
+                stores.get(), live.view, layout, label, author, q, since, until, before, limit_
+            )
+        except ValueError as exc:
+            raise HTTPException(422, str(exc)) from None
+        return {"posts": found, "next_before": found[-1]["rowid"] if found else None}
+
+    def _questions(limit_: int) -> dict[str, Any]:
+        return queries.question_queue(
+            stores.get(), stores.console(), live.view, live.model.layout, limit_
+        )
+
+    @app.get("/api/v1/questions", tags=["read"], summary="The question queue")
+    def questions(
+        who: Annotated[Principal, Depends(reader)],
+        limit_: Annotated[int, Query(alias="limit", ge=1, le=500)] = 100,
+    ) -> dict[str, Any]:
+        return _questions(limit_)
+
+    @app.post("/api/v1/questions/{rowid}/{action}", tags=["queue"], summary="Act on a question")
+    def act(
+        rowid: int,
+        action: str,
+        who: Annotated[Principal, Depends(moderator)],
+        body: Answer | None = None,
+    ) -> dict[str, Any]:
+        return _act(rowid, action, who, body.answer if body else None)
+
+    def _act(rowid: int, action: str, who: Principal, answer: str | None) -> dict[str, Any]:
+        console = stores.console()
+        try:
+            if action == "undo":
+                undone = console.undo(rowid)
+                return {"rowid": rowid, "undone": undone}
+            console.act(rowid, action, who.name, answer)
+        except (ValueError, LookupError) as exc:
+            raise HTTPException(404 if isinstance(exc, LookupError) else 422, str(exc)) from None
+        return {"rowid": rowid, "action": action, "by": who.name}
+
+    def _alerts() -> list[dict[str, Any]]:
+        return queries.alerts(
+            live.view, live.model, live.backlog, live.max_backlog, live.last_error
+        )
+
+    @app.get("/api/v1/alerts", tags=["read"], summary="Current alerts")
+    def alerts(who: Annotated[Principal, Depends(reader)]) -> dict[str, Any]:
+        return {"alerts": _alerts()}
+
+    def _counters() -> dict[str, Any]:
+        view = live.view
+        counts = cache.get(("counts",), len(view), lambda: stores.get().counts())
+        timed = view.created_ms[view.created_ms >= 0]
+        latest = int(timed.max()) if len(timed) else None
+        per_minute = int((timed > latest - 60_000).sum()) if latest is not None else 0
+        flags = hard_labels(view.scored().proba[-500:], live.model.layout)
+        return {
+            "posts": counts["posts"],
+            "accounts": counts["authors"],
+            "labelled": len(view),
+            "backlog": live.backlog,
+            "per_minute": per_minute,
+            "latest": iso(from_ms(latest)) if latest is not None else None,
+            "recent_negative": round(float(flags["negative"].mean()), 3)
+            if "negative" in flags and len(flags["negative"])
+            else None,
+            "alerts": _alerts(),
+        }
+
+    @app.get("/api/v1/events", tags=["read"], summary="Server-sent events: counters, posts")
+    async def events(
+        request: Request,
+        who: Annotated[Principal, Depends(reader)],
+        after: int | None = None,
+        ticks: Annotated[int | None, Query(ge=1)] = None,
+    ) -> StreamingResponse:
+        """Every second: a `counters` event, then a `post` event per newly labelled post
+        (at most 50 a second; the feed is a sample when the crowd is faster)."""
+
+        async def stream() -> AsyncIterator[bytes]:
+            last = (
+                after if after is not None else int(live.view.rowids[-1]) if len(live.view) else 0
+            )
+            sent = 0
+            while ticks is None or sent < ticks:
+                if await request.is_disconnected():
+                    return
+                counters = await run_in_threadpool(_counters)
+                yield _sse("counters", counters)
+                view = live.view
+                start = int(np.searchsorted(view.rowids, last, side="right"))
+                fresh = view.rowids[start:][-50:]
+                if len(fresh):
+                    for item in await run_in_threadpool(
+                        queries.feed_items, stores.get(), view, live.model.layout, fresh
+                    ):
+                        yield _sse("post", item)
+                    last = int(view.rowids[-1])
+                sent += 1
+                await asyncio.sleep(1.0)
+
+        return StreamingResponse(
+            stream(), media_type="text/event-stream", headers={"X-Accel-Buffering": "no"}
+        )
+
+    # --- charts --------------------------------------------------------------------------
+
+    @app.get("/charts/{name}.svg", include_in_schema=False)
+    def chart(
+        name: str, who: Annotated[Principal, Depends(reader)], window: str = "5m"
+    ) -> Response:
+        from stormwatch.report import render_charts
+
+        width_ms = _window(window) or 300_000
+        data = _timeline(width_ms)
+        if name == "prevalence":
+            from stormwatch.models import reference_for
+
+            validation, methods = reference_for(live.model.name, live.model.version)
+            view = live.view
+            rows = cache.get(
+                ("prevalence", width_ms),
+                len(view),
+                lambda: windows(view.scored(), live.model.layout, validation, methods, width_ms),
+            )
+        else:
+            rows = [{"start": s, "prevalence": {}} for s in data["starts"]]
+        report = {
+            "series": data["series"],
+            "windows": rows,
+            "window": {"width": window, "ms": width_ms},
+        }
+        svgs = render_charts(report) if data["series"] else {}
+        if name not in svgs:
+            svg = (
+                '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 720 60" width="720" '
+                'height="60"><text x="10" y="35" font-size="14" fill="#666">'
+                "No posts with times yet</text></svg>"
+            )
+        else:
+            svg = svgs[name]
+        return Response(svg, media_type="image/svg+xml")
+
+    # --- pages -------------------------------------------------------------------------
+
+    def _render(request: Request, name: str, who: Principal | None, **context: Any) -> Response:
+        return templates.TemplateResponse(
+            request,
+            name,
+            {"who": who, "csrf": who.csrf if who else None, **context},
+        )
+
+    def _wants_json(request: Request) -> bool:
+        accept = request.headers.get("accept", "")
+        return "application/json" in accept and "text/html" not in accept
+
+    @app.get("/", include_in_schema=False)
+    def dashboard(request: Request, who: Annotated[Principal, Depends(page_user)]) -> Response:
+        data = _summary(None, False, False)
+        if _wants_json(request):
+            return JSONResponse(data)
+        return _render(
+            request,
+            "dashboard.html",
+            who,
+            summary=data,
+            counters=_counters(),
+            labels=live.model.layout.labels,
+        )
+
+    @app.get("/queue", include_in_schema=False)
+    def queue_page(request: Request, who: Annotated[Principal, Depends(page_user)]) -> Response:
+        data = _questions(100)
+        if _wants_json(request):
+            return JSONResponse(data)
+        return _render(request, "queue.html", who, queue=data)
+
+    @app.post("/queue/{rowid}/{action}", include_in_schema=False)
+    def queue_form(
+        rowid: int,
+        action: str,
+        who: Annotated[Principal, Depends(page_user)],
+        csrf: Annotated[str, Form()] = "",
+        answer: Annotated[str | None, Form()] = None,
+    ) -> Response:
+        if not who.can("moderator"):
+            raise HTTPException(403, "this needs the moderator role")
+        check_csrf(who, csrf)
+        _act(rowid, action, who, answer)
+        return RedirectResponse(f"/queue#q{rowid}", 303)
+
+    @app.get("/login", include_in_schema=False)
+    def login_page(request: Request, error: str | None = None) -> Response:
+        token = secrets.token_urlsafe(24)
+        response = _render(request, "login.html", None, login_csrf=token, error=error)
+        response.set_cookie(
+            LOGIN_CSRF_COOKIE,
+            token,
+            httponly=True,
+            samesite="strict",
+            secure=config.secure_cookies,
+        )
+        return response
+
+    @app.post("/login", include_in_schema=False)
+    def login(
+        request: Request,
+        username: Annotated[str, Form(max_length=100)],
+        password: Annotated[str, Form(max_length=1000)],
+        csrf: Annotated[str, Form()] = "",
+    ) -> Response:
+        limit(login_limiter, client_key(request))
+        expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
+        if not expected or not secrets.compare_digest(expected, csrf):
+            raise HTTPException(403, "the log-in form expired; reload it and try again")
+        console = stores.console()
+        if console.check_password(username, password) is None:
+            return RedirectResponse("/login?error=1", 303)
+        session_id, _ = console.open_session(username)
+        response = RedirectResponse("/", 303)
+        response.set_cookie(
+            SESSION_COOKIE,
+            session_id,
+            httponly=True,
+            samesite="strict",
+            secure=config.secure_cookies,
+            max_age=12 * 3600,
+        )
+        response.delete_cookie(LOGIN_CSRF_COOKIE)
+        return response
+
+    @app.post("/logout", include_in_schema=False)
+    def logout(
+        request: Request,
+        who: Annotated[Principal, Depends(page_user)],
+        csrf: Annotated[str, Form()] = "",
+    ) -> Response:
+        check_csrf(who, csrf)
+        session_id = request.cookies.get(SESSION_COOKIE)
+        if session_id:
+            stores.console().close_session(session_id)
+        response = RedirectResponse("/login", 303)
+        response.delete_cookie(SESSION_COOKIE)
+        return response
+
+    @app.get("/healthz", include_in_schema=False)
+    def health() -> dict[str, Any]:
+        return {"ok": live.last_error is None, "backlog": live.backlog, "labelled": len(live.view)}
+
+    return app
+
+
+def _sse(event: str, data: Any) -> bytes:
+    return b"event: " + event.encode() + b"\ndata: " + orjson.dumps(data) + b"\n\n"

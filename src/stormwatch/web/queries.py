@@ -1,0 +1,215 @@
+"""What the console's pages and API read: filtered posts, the question queue, the live
+feed and alerts — from the in-memory view of scored posts plus the store for text."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from stormwatch.core.labels import Layout, hard_labels, labels_record
+from stormwatch.core.triage import group_questions, priority, split_questions
+from stormwatch.sources.timeparse import from_ms, iso, parse_time, to_ms
+from stormwatch.store.base import ModelRef, StoredPost
+from stormwatch.store.console import ConsoleStore, QuestionState
+from stormwatch.store.sqlite import SQLiteStore
+from stormwatch.web.live import View
+
+_SCAN = 2000  # rows read per round while filtering by label
+_MAX_ROUNDS = 50
+
+
+def _row_of(view: View, rowid: int) -> int | None:
+    i = int(np.searchsorted(view.rowids, rowid))
+    return i if i < len(view.rowids) and view.rowids[i] == rowid else None
+
+
+def post_item(stored: StoredPost, view: View, layout: Layout) -> dict[str, Any]:
+    """One post as the API and the feed show it: text, author, time and label chips."""
+    post = stored.post
+    i = _row_of(view, stored.rowid)
+    chips: list[str] = []
+    labels: dict[str, Any] | None = None
+    if i is not None:
+        row = view.proba[i]
+        labels = labels_record(row, layout)
+        flags = hard_labels(row[None, :], layout)
+        chips = [label for label in layout.labels if flags[label][0] and label != "neutral"]
+    return {
+        "rowid": stored.rowid,
+        "id": post.id,
+        "platform": post.platform,
+        "text": post.text,
+        "author": post.author_handle or post.author_id,
+        "author_name": post.author_name,
+        "time": iso(post.created_at),
+        "repost": post.is_repost,
+        "english": stored.english,
+        "chips": chips,
+        "labels": labels,
+    }
+
+
+def _time_ms(value: str | None, name: str) -> int | None:
+    if not value:
+        return None
+    parsed = parse_time(value)
+    if parsed is None:
+        raise ValueError(f"{name}={value!r} is not a time like 2013-11-13T19:00:00Z")
+    return to_ms(parsed)
+
+
+def find_posts(
+    store: SQLiteStore,
+    view: View,
+    layout: Layout,
+    label: str | None,
+    author: str | None,
+    text: str | None,
+    since: str | None,
+    until: str | None,
+    before: int | None,
+    limit: int,
+) -> list[dict[str, Any]]:
+    """Newest first. Store-side filters (author, text, time) run in SQL; the label filter
+    runs on the view's probabilities, reading the store in rounds until `limit` match."""
+    since_ms, until_ms = _time_ms(since, "since"), _time_ms(until, "until")
+    flags = hard_labels(view.proba, layout)[label] if label else None
+    found: list[dict[str, Any]] = []
+    cursor = before
+    for _ in range(_MAX_ROUNDS):
+        batch = store.search_posts(
+            author, text, since_ms, until_ms, cursor, _SCAN if label else limit
+        )
+        if not batch:
+            break
+        for stored in batch:
+            if flags is not None:
+                i = _row_of(view, stored.rowid)
+                if i is None or not flags[i]:
+                    continue
+            found.append(post_item(stored, view, layout))
+            if len(found) == limit:
+                return found
+        cursor = batch[-1].rowid
+        if flags is None:
+            break
+    return found
+
+
+def feed_items(
+    store: SQLiteStore, view: View, layout: Layout, rowids: np.ndarray
+) -> list[dict[str, Any]]:
+    return [post_item(s, view, layout) for s in store.posts_by_rowid(rowids.tolist())]
+
+
+def _state_dict(state: QuestionState | None) -> dict[str, Any]:
+    if state is None:
+        return {"answered": False, "hidden": False, "abusive": False, "pinned": False}
+    return {
+        "answered": state.answered,
+        "answer": state.answer,
+        "answered_by": state.answered_by,
+        "answered_at": iso(from_ms(state.answered_ms)),
+        "hidden": state.hidden,
+        "abusive": state.abusive,
+        "pinned": state.pinned,
+        "history": state.history,
+    }
+
+
+def question_queue(
+    store: SQLiteStore, console: ConsoleStore, view: View, layout: Layout, limit: int = 100
+) -> dict[str, Any]:
+    """Genuine questions grouped and ranked (pinned first), the answered and the set-aside
+    ones, and the hostile or rhetorical questions — counted, the newest listed."""
+    originals = ~view.repost
+    split = split_questions(view.proba, layout)
+    timed = view.created_ms[view.created_ms >= 0]
+    now_ms = int(timed.max()) if len(timed) else 0
+    scores = priority(view.proba, layout, view.created_ms, view.engagement, now_ms)
+    genuine = np.flatnonzero(split.genuine & originals)
+    genuine = genuine[np.argsort(-scores[genuine], kind="stable")][:20_000]
+    stored = store.posts_by_rowid(view.rowids[genuine].tolist())
+    by_rowid = {s.rowid: s for s in stored}
+    groups = group_questions(
+        [s.rowid for s in stored],
+        [s.post.text for s in stored],
+        [float(scores[_row_of(view, s.rowid)]) for s in stored],
+    )
+    states = console.states()
+    queue: list[dict[str, Any]] = []
+    answered: list[dict[str, Any]] = []
+    set_aside: list[dict[str, Any]] = []
+    for group in groups:
+        acted = [states[r] for r in group.rowids if r in states]
+        state = states.get(group.lead) or (acted[0] if acted else None)
+        item = post_item(by_rowid[group.lead], view, layout) | {
+            "count": group.count,
+            "score": round(group.score, 4),
+            "copies": group.rowids[:20],
+            "state": _state_dict(state),
+        }
+        if state is not None and (state.hidden or state.abusive):
+            set_aside.append(item)
+        elif state is not None and state.answered:
+            answered.append(item)
+        else:
+            queue.append(item)
+    queue.sort(key=lambda g: not g["state"]["pinned"])  # stable: pinned first, rank kept
+    hostile = np.flatnonzero(split.hostile & originals)
+    newest = view.rowids[hostile[-50:]][::-1]
+    hostile_posts = feed_items(store, view, layout, newest)
+    for post in hostile_posts:
+        post["state"] = _state_dict(states.get(post["rowid"]))
+    return {
+        "counts": {
+            "questions": int((split.question & originals).sum()),
+            "genuine": len(genuine),
+            "groups": len(groups),
+            "hostile": len(hostile),
+            "answered": len(answered),
+            "set_aside": len(set_aside),
+        },
+        "queue": queue[:limit],
+        "answered": answered[:limit],
+        "set_aside": set_aside[:limit],
+        "hostile": hostile_posts,
+    }
+
+
+def alerts(
+    view: View, model: ModelRef, backlog: int, max_backlog: int, error: str | None
+) -> list[dict[str, Any]]:
+    """What the team should look at now: a scorer failure, a filling queue, and a surge of
+    negative posts (the newest 200 original posts against the 1,000 before them, a
+    two-proportion z-test above 3 and a majority negative)."""
+    out: list[dict[str, Any]] = []
+    if error:
+        out.append({"level": "error", "kind": "scorer", "message": error})
+    if backlog > max_backlog // 2:
+        out.append(
+            {
+                "level": "warning",
+                "kind": "backlog",
+                "message": f"{backlog:,} posts wait for labels (limit {max_backlog:,})",
+            }
+        )
+    flags = hard_labels(view.proba[~view.repost], model.layout)
+    negative = flags.get("negative")
+    if negative is not None and len(negative) >= 400:
+        recent, before = negative[-200:], negative[-1200:-200]
+        p1, p0 = float(recent.mean()), float(before.mean())
+        pooled = (recent.sum() + before.sum()) / (len(recent) + len(before))
+        se = math.sqrt(max(pooled * (1 - pooled), 1e-9) * (1 / len(recent) + 1 / len(before)))
+        if p1 > 0.5 and (p1 - p0) / se > 3:
+            out.append(
+                {
+                    "level": "warning",
+                    "kind": "negative_surge",
+                    "message": f"negative posts surging: {p1:.0%} of the newest 200 "
+                    f"against {p0:.0%} of the {len(before):,} before",
+                }
+            )
+    return out
