@@ -14,8 +14,9 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
+# The console on the bundled sample, replayed at speed; the report is written at the end.
 demo: $(STAMP)
-	$(BIN)/stormwatch demo
+	$(BIN)/stormwatch demo --live
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks scripts

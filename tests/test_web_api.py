@@ -177,7 +177,7 @@ def test_pages_need_log_in_escape_posts_and_send_a_csp(served):
     )
     assert no_csrf.status_code == 403
     login(client, "mod")
-    cookie = [c for c in client.cookies.jar if c.name == "sw_session"][0]
+    cookie = next(c for c in client.cookies.jar if c.name == "sw_session")
     assert cookie.has_nonstandard_attr("HttpOnly")
     page = client.get("/queue")
     assert "script-src 'self'" in page.headers["content-security-policy"]

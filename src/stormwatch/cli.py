@@ -557,8 +557,24 @@ def sample_path() -> Path:
     show_default=True,
     help="Folder for the demo's files.",
 )
-def demo(out: Path) -> None:
-    """Analyse the bundled sample campaign: a hashtag Q&A that gets hijacked."""
+@click.option(
+    "--live",
+    is_flag=True,
+    help="Start the console and replay the sample into it, as if it were happening now.",
+)
+@click.option("--port", default=8000, show_default=True, type=int, help="With --live.")
+@click.option(
+    "--speed", default=600.0, show_default=True, help="With --live: campaign seconds per second."
+)
+@click.option("--exit", "exit_after", is_flag=True, help="With --live: stop after the replay.")
+def demo(out: Path, live: bool, port: int, speed: float, exit_after: bool) -> None:
+    """Analyse the bundled sample campaign: a hashtag Q&A that gets hijacked. With --live,
+    watch it happen in the console instead."""
+    if live:
+        from stormwatch.demo_live import run_live_demo
+
+        run_live_demo(out, sample_path(), port, speed, exit_after, err)
+        return
     out.mkdir(parents=True, exist_ok=True)
     db = out / "demo.db"
     sample = sample_path()

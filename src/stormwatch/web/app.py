@@ -387,7 +387,7 @@ def create_app(
         per_minute = int((timed > latest - 60_000).sum()) if latest is not None else 0
         flags = hard_labels(view.scored().proba[-500:], live.model.layout)
         return {
-            "posts": counts["posts"],
+            "posts": stores.get().post_count(),  # exact: the one counter people watch
             "accounts": counts["authors"],
             "labelled": len(view),
             "backlog": live.backlog,
