@@ -203,7 +203,7 @@ def windows(
     for b in range(int(bucket.min()), int(bucket.max()) + 1):
         members = bucket == b
         estimated = (
-            prevalences(proba[members], layout, validation, methods, replicates=100)
+            prevalences(proba[members], layout, validation, methods, replicates=100, labels=wanted)
             if members.any()
             else {}
         )

@@ -186,6 +186,41 @@ def _weighted(
     return fn(cells.scores[keep], cells.decisions[keep], ref, weights[keep])
 
 
+_VECTORISED = ("cc", "pcc", "acc", "pacc")
+
+
+def _draws(
+    method: str,
+    cells: Cells,
+    n: int,
+    ref: Reference | None,
+    replicates: int,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """All bootstrap replicates of a count-based estimator at once: the posts resampled as
+    one multinomial draw per replicate, the validation set as one index matrix."""
+    counts = rng.multinomial(n, cells.counts / n, size=replicates).astype(np.float64)
+    soft = method in ("pcc", "pacc")
+    observed = counts @ (cells.scores if soft else cells.decisions.astype(np.float64)) / n
+    if method in ("cc", "pcc"):
+        return observed
+    if ref is None:
+        raise ValueError(f"{method.upper()} needs validation predictions")
+    m = len(ref.labels)
+    index = rng.integers(0, m, (replicates, m))
+    labels = ref.labels[index].astype(np.float64)
+    values = (ref.scores if soft else ref.decisions.astype(np.float64))[index]
+    positives = labels.sum(axis=1)
+    negatives = m - positives
+    tpr = np.where(positives > 0, (values * labels).sum(axis=1) / np.maximum(positives, 1), 1.0)
+    fpr = np.where(
+        negatives > 0, (values * (1 - labels)).sum(axis=1) / np.maximum(negatives, 1), 0.0
+    )
+    gap = tpr - fpr
+    # As in `_adjust`: a resampled classifier no better than chance is not corrected.
+    return np.where(gap < 1e-6, observed, (observed - fpr) / np.where(gap < 1e-6, 1.0, gap))
+
+
 def estimate(
     method: str,
     scores: np.ndarray,
@@ -206,12 +241,15 @@ def estimate(
     point = _clip(fn(scores, decisions, ref))
     cells = Cells.of(scores, decisions)
     rng = np.random.default_rng(seed)
-    share = cells.counts / n
-    draws = np.empty(replicates)
-    for b in range(replicates):
-        counts = rng.multinomial(n, share).astype(np.float64)
-        resampled_ref = ref.resample(rng) if ref is not None else None
-        draws[b] = _weighted(fn, cells, counts, resampled_ref)
+    if method in _VECTORISED:
+        draws = _draws(method, cells, n, ref, replicates, rng)
+    else:
+        share = cells.counts / n
+        draws = np.empty(replicates)
+        for b in range(replicates):
+            counts = rng.multinomial(n, share).astype(np.float64)
+            resampled_ref = ref.resample(rng) if ref is not None else None
+            draws[b] = _weighted(fn, cells, counts, resampled_ref)
     tail = (1 - confidence) / 2
     low, high = np.quantile(draws, [tail, 1 - tail])
     if method in ("cc", "pcc"):
@@ -275,12 +313,15 @@ def prevalences(
     methods: Mapping[str, str] | None = None,
     confidence: float = 0.95,
     replicates: int = 300,
+    labels: tuple[str, ...] = (),
 ) -> dict[str, Prevalence]:
-    """Every label's prevalence with its interval. `methods` names the method measured best
-    per label (shipped with the model); other labels, and models without validation
-    predictions, use classify-and-count with a sampling-only interval."""
+    """Every label's prevalence (or just `labels`') with its interval. `methods` names the
+    method measured best per label (shipped with the model); other labels, and models
+    without validation predictions, use classify-and-count with a sampling-only interval."""
     out: dict[str, Prevalence] = {}
     for label, (scores, decisions, ref) in binary_views(proba, layout, validation).items():
+        if labels and label not in labels:
+            continue
         method = (methods or {}).get(label, DEFAULT_METHOD) if ref is not None else "cc"
         out[label] = estimate(method, scores, decisions, ref, confidence, replicates)
     return out

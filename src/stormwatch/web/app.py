@@ -101,7 +101,9 @@ def create_app(
     ingest_limiter = RateLimiter(config.ingest_rate, 2 * config.ingest_rate)
     login_limiter = RateLimiter(config.login_rate, 5)
     templates = Jinja2Templates(directory=str(PACKAGE / "templates"))
-    templates.env.filters["when"] = lambda ms: iso(from_ms(ms)) if ms and ms >= 0 else "–"
+    from stormwatch.report import readable_time
+
+    templates.env.filters["when"] = readable_time
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -437,13 +439,25 @@ def create_app(
 
     # --- charts --------------------------------------------------------------------------
 
+    def _auto_window() -> tuple[str, int]:
+        """At most 60 windows over the campaign so far (report.auto_window)."""
+        from stormwatch.report import auto_window
+
+        timed = live.view.created_ms[live.view.created_ms >= 0]
+        if not len(timed):
+            return "5m", 300_000
+        return auto_window(int(timed.min()), int(timed.max()))
+
     @app.get("/charts/{name}.svg", include_in_schema=False)
     def chart(
-        name: str, who: Annotated[Principal, Depends(reader)], window: str = "5m"
+        name: str, who: Annotated[Principal, Depends(reader)], window: str = "auto"
     ) -> Response:
         from stormwatch.report import render_charts
 
-        width_ms = _window(window) or 300_000
+        if window == "auto":
+            window, width_ms = _auto_window()
+        else:
+            width_ms = _window(window) or 300_000
         data = _timeline(width_ms)
         if name == "prevalence":
             from stormwatch.models import reference_for

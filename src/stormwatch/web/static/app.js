@@ -16,7 +16,8 @@ function postItem(post) {
   const li = el("li", "post");
   li.dataset.rowid = post.rowid;
   li.appendChild(el("p", "text", post.text));
-  const meta = el("p", "meta", `${post.author || "unknown"} · ${post.time || "no time"}`);
+  const when = post.time ? `${post.time.slice(0, 16).replace("T", " ")} UTC` : "no time";
+  const meta = el("p", "meta", `${post.author || "unknown"} · ${when}`);
   for (const chip of post.chips || []) meta.appendChild(el("span", `chip chip-${chip}`, chip));
   li.appendChild(meta);
   return li;
@@ -35,7 +36,7 @@ function dashboard() {
   let filtered = false;
 
   const refreshCharts = () => {
-    const w = windowSelect ? windowSelect.value : "5m";
+    const w = windowSelect ? windowSelect.value : "auto";
     for (const img of document.querySelectorAll("img[data-chart]")) {
       img.src = `/charts/${img.dataset.chart}.svg?window=${encodeURIComponent(w)}&t=${Date.now()}`;
     }

@@ -1,0 +1,64 @@
+"""Screenshots of the console for the README: docs/dashboard.png and docs/queue.png.
+
+python scripts/screenshot_console.py   # needs chromium (make test installs it) and Playwright
+
+Serves a fresh store, sends it the bundled sample campaign through the ingest API,
+answers one question and hides another, then photographs both pages in headless Chromium.
+"""
+
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import uvicorn
+from playwright.sync_api import sync_playwright
+
+from stormwatch.cli import sample_path
+from stormwatch.models import load_classifier
+from stormwatch.replay import replay_file
+from stormwatch.store.console import ConsoleStore
+from stormwatch.store.sqlite import SQLiteStore
+from stormwatch.web.app import create_app
+
+ROOT = Path(__file__).resolve().parents[1]
+PORT = 8765
+PASSWORD = "screenshot-only"
+
+if __name__ == "__main__":
+    db = Path(tempfile.mkdtemp()) / "shots.db"
+    with SQLiteStore(db) as store:
+        console = ConsoleStore(store.db)
+        token = console.create_token("shots")
+        console.add_user("host", PASSWORD, "moderator")
+    app = create_app(db, load_classifier("fast"))
+    server = uvicorn.Server(uvicorn.Config(app, port=PORT, log_level="warning"))
+    threading.Thread(target=server.run, daemon=True).start()
+    while not server.started:
+        time.sleep(0.05)
+    url = f"http://127.0.0.1:{PORT}"
+    replay_file(sample_path(), url, token, speed=1e9, batch=500)
+    while httpx.get(f"{url}/healthz").json()["labelled"] < 5000:
+        time.sleep(0.2)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
+        page = browser.new_page(viewport={"width": 1200, "height": 1400})
+        page.goto(f"{url}/login")
+        page.fill("input[name=username]", "host")
+        page.fill("input[name=password]", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_url(f"{url}/")
+        page.select_option("#window", "auto")
+        page.wait_for_timeout(2500)
+        page.screenshot(path=str(ROOT / "docs" / "dashboard.png"))
+        page.goto(f"{url}/queue")
+        first = page.locator("#queue li.question").nth(0)
+        first.locator("textarea").fill("Thanks for asking: the full answer is on our site.")
+        first.locator("button[data-action=answer]").click()
+        page.wait_for_load_state()
+        page.keyboard.press("j")
+        page.screenshot(path=str(ROOT / "docs" / "queue.png"))
+        browser.close()
+    server.should_exit = True
+    print("wrote docs/dashboard.png and docs/queue.png")
