@@ -910,5 +910,33 @@ def bench_classify(n_posts: int, tiers: tuple[str, ...], as_json: bool) -> None:
     Console().print(table)
 
 
+@bench.command("console")
+@click.option("--posts", "n_posts", type=click.IntRange(1000), default=40_000, show_default=True)
+@click.option(
+    "--big",
+    type=click.IntRange(0),
+    default=500_000,
+    show_default=True,
+    help="Store size for the page-load stage (0 skips it).",
+)
+@click.option("--threads", default=4, show_default=True, help="Concurrent client threads.")
+@click.option(
+    "--rate", default=2500.0, show_default=True, help="Offered posts/s in the paced stage."
+)
+@click.option("--workdir", type=click.Path(file_okay=False, path_type=Path), default=Path(".bench"))
+@click.option("--json", "as_json", is_flag=True)
+def bench_console(
+    n_posts: int, big: int, threads: int, rate: float, workdir: Path, as_json: bool
+) -> None:
+    """The console under load on 127.0.0.1: ingest rate and latency, time to the
+    dashboard, page load with a big store."""
+    from stormwatch.bench_console import run_console_bench
+
+    figures = run_console_bench(
+        workdir, sample_path(), n_posts, big, threads, log=err.print, rate=rate
+    )
+    emit_json(figures, True, None) if as_json else Console().print_json(data=figures)
+
+
 if __name__ == "__main__":
     main()

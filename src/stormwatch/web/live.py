@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from stormwatch.core.labels import Classifier
+from stormwatch.core.labels import Classifier, hard_labels
 from stormwatch.records import Post
 from stormwatch.store.base import AddResult, ModelRef, Scored
 from stormwatch.store.console import ConsoleStore
@@ -139,6 +139,9 @@ class Live:
         self._columns = _Columns(classifier.layout.width)
         self._view = self._columns.view()
         self.backlog = self._count_unscored()
+        self.ready = threading.Event()  # set once the view holds every stored score
+        self._flags: tuple[int, dict[str, np.ndarray]] = (0, {})
+        self._flags_lock = threading.Lock()
         self.scored_total = 0
         self.accepted_total = 0
         self.last_error: str | None = None
@@ -188,6 +191,7 @@ class Live:
 
     def _run(self) -> None:
         self.refresh()
+        self.ready.set()
         after = 0
         while not self._stop.is_set():
             self._wake.wait(timeout=self.max_wait)
@@ -262,3 +266,19 @@ class Live:
     @property
     def view(self) -> View:
         return self._view
+
+    def flags(self) -> tuple[View, dict[str, np.ndarray]]:
+        """The view and every post's hard labels, extended (not recomputed) as it grows."""
+        view = self._view
+        with self._flags_lock:
+            done, flags = self._flags
+            if done < len(view):
+                fresh = hard_labels(view.proba[done:], self.model.layout)
+                flags = {
+                    label: np.concatenate([flags[label], fresh[label]]) if flags else fresh[label]
+                    for label in fresh
+                }
+                self._flags = (len(view), flags)
+            elif done > len(view):  # cannot happen: the view only grows
+                raise RuntimeError("the view shrank")
+        return view, {label: flag[: len(view)] for label, flag in flags.items()}

@@ -64,7 +64,7 @@ def find_posts(
     store: SQLiteStore,
     view: View,
     layout: Layout,
-    label: str | None,
+    flags: np.ndarray | None,
     author: str | None,
     text: str | None,
     since: str | None,
@@ -72,16 +72,20 @@ def find_posts(
     before: int | None,
     limit: int,
 ) -> list[dict[str, Any]]:
-    """Newest first. Store-side filters (author, text, time) run in SQL; the label filter
-    runs on the view's probabilities, reading the store in rounds until `limit` match."""
+    """Newest first. `flags` (one label's hard labels over the view) filters by label;
+    author, text and time filter in SQL. A label alone reads just the posts it returns."""
     since_ms, until_ms = _time_ms(since, "since"), _time_ms(until, "until")
-    flags = hard_labels(view.proba, layout)[label] if label else None
+    if flags is not None and not (author or text or since_ms or until_ms):
+        chosen = view.rowids[flags]
+        if before is not None:
+            chosen = chosen[chosen < before]
+        newest = chosen[::-1][:limit]
+        return [post_item(s, view, layout) for s in store.posts_by_rowid(newest.tolist())]
     found: list[dict[str, Any]] = []
     cursor = before
     for _ in range(_MAX_ROUNDS):
-        batch = store.search_posts(
-            author, text, since_ms, until_ms, cursor, _SCAN if label else limit
-        )
+        size = _SCAN if flags is not None else limit
+        batch = store.search_posts(author, text, since_ms, until_ms, cursor, size)
         if not batch:
             break
         for stored in batch:
