@@ -73,7 +73,8 @@ class Server:
             if self.process.poll() is not None:
                 raise RuntimeError(self.process.stderr.read().decode()[-2000:])
             try:
-                if httpx.get(f"{self.url}/healthz", timeout=2).status_code == 200:
+                health = httpx.get(f"{self.url}/healthz", timeout=2)
+                if health.status_code == 200 and health.json()["warm"]:
                     return
             except httpx.TransportError:
                 pass

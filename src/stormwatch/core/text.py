@@ -73,10 +73,11 @@ def html_to_text(markup: str) -> str:
 
 
 _NOT_WORDS = re.compile(r"[\d\W_]+")
-_LINKS_AND_USERS = re.compile(r"https?://\S+|@\w+")
+_LINKS_USERS_TAGS = re.compile(r"https?://\S+|[@#]\w+")
 
 
 def gist(text: str) -> str:
-    """Text reduced to its words — no links, mentions, digits, punctuation or case — so
-    copies of one post that differ by a counter, a link or who they address count as one."""
-    return " ".join(_NOT_WORDS.sub(" ", _LINKS_AND_USERS.sub(" ", text.lower())).split())
+    """Text reduced to its words — no links, mentions, hashtags, digits, punctuation or
+    case — so copies of one post that differ by a counter, a link, a tag or who they
+    address count as one."""
+    return " ".join(_NOT_WORDS.sub(" ", _LINKS_USERS_TAGS.sub(" ", text.lower())).split())

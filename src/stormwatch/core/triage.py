@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from stormwatch.core.labels import Layout, hard_labels
+from stormwatch.core.labels import Layout
 from stormwatch.core.quantify import binary_views
 from stormwatch.core.text import gist
 
@@ -33,9 +33,8 @@ class Split:
         return self.question & ~self.genuine
 
 
-def split_questions(proba: np.ndarray, layout: Layout) -> Split:
-    flags = hard_labels(proba, layout)
-    n = len(proba)
+def split_questions(flags: dict[str, np.ndarray], n: int) -> Split:
+    """From every post's hard labels (`labels.hard_labels`)."""
     question = flags.get("question", np.zeros(n, dtype=bool))
     genuine = question & flags.get("genuine", np.zeros(n, dtype=bool))
     if "offensive" in flags:

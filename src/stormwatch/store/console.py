@@ -159,6 +159,13 @@ class ConsoleStore:
         )
         return str(row[1])
 
+    def version(self) -> tuple[int, int]:
+        """Changes whenever an action is taken or undone (for caches)."""
+        row = self.db.execute(
+            "SELECT coalesce(max(action_id), 0), count(undone_ms) FROM question_actions"
+        ).fetchone()
+        return int(row[0]), int(row[1])
+
     def states(self) -> dict[int, QuestionState]:
         """Every acted-on post's state, folded from its live actions in order."""
         out: dict[int, QuestionState] = {}

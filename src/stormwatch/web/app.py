@@ -300,9 +300,15 @@ def create_app(
             ),
         )
 
+    warmed = threading.Event()
+
     def _warm() -> None:
-        live.ready.wait(timeout=300)
-        _summary(None, False, False)
+        try:
+            live.ready.wait(timeout=300)
+            _summary(None, False, False)
+            _counters()
+        finally:
+            warmed.set()
 
     @app.get("/api/v1/summary", tags=["read"], summary="The same keys as `analyze --json`")
     def summary(
@@ -391,8 +397,14 @@ def create_app(
         return {"posts": found, "next_before": found[-1]["rowid"] if found else None}
 
     def _questions(limit_: int) -> dict[str, Any]:
-        return queries.question_queue(
-            stores.get(), stores.console(), live.view, live.model.layout, limit_
+        view, flags = live.flags()
+        console = stores.console()
+        return cache.get(
+            ("questions", limit_, console.version()),
+            len(view),
+            lambda: queries.question_queue(
+                stores.get(), console, view, flags, live.model.layout, limit_
+            ),
         )
 
     @app.get("/api/v1/questions", tags=["read"], summary="The question queue")
@@ -437,7 +449,9 @@ def create_app(
         timed = view.created_ms[view.created_ms >= 0]
         latest = int(timed.max()) if len(timed) else None
         per_minute = int((timed > latest - 60_000).sum()) if latest is not None else 0
-        flags = hard_labels(view.scored().proba[-500:], live.model.layout)
+        tail = slice(max(0, len(view) - 2000), len(view))
+        original = ~view.repost[tail] & view.english[tail]
+        flags = hard_labels(view.proba[tail][original][-500:], live.model.layout)
         return {
             "posts": stores.get().post_count(),  # exact: the one counter people watch
             "accounts": counts["authors"],
@@ -641,7 +655,12 @@ def create_app(
 
     @app.get("/healthz", include_in_schema=False)
     def health() -> dict[str, Any]:
-        return {"ok": live.last_error is None, "backlog": live.backlog, "labelled": len(live.view)}
+        return {
+            "ok": live.last_error is None,
+            "warm": warmed.is_set(),
+            "backlog": live.backlog,
+            "labelled": len(live.view),
+        }
 
     return app
 

@@ -124,23 +124,33 @@ def _state_dict(state: QuestionState | None) -> dict[str, Any]:
 
 
 def question_queue(
-    store: SQLiteStore, console: ConsoleStore, view: View, layout: Layout, limit: int = 100
+    store: SQLiteStore,
+    console: ConsoleStore,
+    view: View,
+    flags: dict[str, np.ndarray],
+    layout: Layout,
+    limit: int = 100,
+    candidates: int = 5000,
 ) -> dict[str, Any]:
     """Genuine questions grouped and ranked (pinned first), the answered and the set-aside
-    ones, and the hostile or rhetorical questions — counted, the newest listed."""
+    ones, and the hostile or rhetorical questions — counted, the newest listed. Copies are
+    grouped among the `candidates` best-ranked genuine questions."""
     originals = ~view.repost
-    split = split_questions(view.proba, layout)
+    split = split_questions(flags, len(view))
     timed = view.created_ms[view.created_ms >= 0]
     now_ms = int(timed.max()) if len(timed) else 0
-    scores = priority(view.proba, layout, view.created_ms, view.engagement, now_ms)
     genuine = np.flatnonzero(split.genuine & originals)
-    genuine = genuine[np.argsort(-scores[genuine], kind="stable")][:20_000]
-    stored = store.posts_by_rowid(view.rowids[genuine].tolist())
+    scores = priority(
+        view.proba[genuine], layout, view.created_ms[genuine], view.engagement[genuine], now_ms
+    )
+    order = np.argsort(-scores, kind="stable")[:candidates]
+    score_of = dict(zip(view.rowids[genuine[order]].tolist(), scores[order].tolist(), strict=True))
+    stored = store.posts_by_rowid(list(score_of))
     by_rowid = {s.rowid: s for s in stored}
     groups = group_questions(
         [s.rowid for s in stored],
         [s.post.text for s in stored],
-        [float(scores[_row_of(view, s.rowid)]) for s in stored],
+        [score_of[s.rowid] for s in stored],
     )
     states = console.states()
     queue: list[dict[str, Any]] = []
