@@ -128,3 +128,17 @@ def test_a_version_1_store_is_upgraded_in_place(tmp_path):
         assert versions == [1, 2, 3]
         assert store.db.execute("SELECT english FROM posts").fetchone() == (1,)
         assert store.counts()["non_english"] == 0
+
+
+def test_post_count_stays_exact_through_duplicates_and_a_failed_batch(tmp_path):
+    from stormwatch.records import Post
+
+    with SQLiteStore(tmp_path / "n.db") as store:
+        store.add_posts([Post(str(i), "x", f"post {i}") for i in range(10)])
+        store.add_posts([Post(str(i), "x", f"again {i}") for i in range(5, 15)])
+        with pytest.raises(RuntimeError), store.transaction() as db:
+            db.execute("INSERT INTO posts (platform, post_id, text) VALUES ('x', 'lost', 't')")
+            raise RuntimeError("crash mid-batch")
+        store.add_posts([Post("last", "m", "after the failure")])
+        exact = store.db.execute("SELECT count(*) FROM posts").fetchone()[0]
+        assert store.post_count() == exact == 16
