@@ -165,16 +165,31 @@ class Cells:
 
     @classmethod
     def of(cls, scores: np.ndarray, decisions: np.ndarray) -> Cells:
-        bins = np.minimum((scores * _CELLS).astype(np.int64), _CELLS - 1)
-        key = bins * 2 + decisions.astype(np.int64)
-        counts = np.bincount(key, minlength=2 * _CELLS)
-        sums = np.bincount(key, weights=scores, minlength=2 * _CELLS)
+        return cls.from_histogram(*histogram(scores, decisions))
+
+    @classmethod
+    def from_histogram(cls, counts: np.ndarray, sums: np.ndarray) -> Cells:
+        """Cells from a histogram (`histogram`); histograms of disjoint sets of posts add
+        up, so a window's cells can be built from its minutes' histograms."""
         used = counts > 0
         return cls(
             (sums[used] / counts[used]),
             (np.flatnonzero(used) % 2).astype(bool),
             counts[used].astype(np.float64),
         )
+
+
+def histogram(
+    scores: np.ndarray, decisions: np.ndarray, bins: int = _CELLS
+) -> tuple[np.ndarray, np.ndarray]:
+    """Post counts and score sums per (score bin, decision) cell: index = bin * 2 + decision.
+    Exact for every count-based estimator (sums keep the mean score of each cell)."""
+    index = np.minimum((scores * bins).astype(np.int64), bins - 1) * 2 + decisions.astype(
+        np.int64
+    )
+    counts = np.bincount(index, minlength=2 * bins).astype(np.float64)
+    sums = np.bincount(index, weights=scores, minlength=2 * bins)
+    return counts, sums
 
 
 def _weighted(
@@ -234,12 +249,40 @@ def estimate(
     together, `replicates` times; seeded, so the same data gives the same interval)."""
     if method not in ESTIMATORS:
         raise ValueError(f"unknown method {method!r}; use one of {', '.join(METHODS)}")
-    fn = ESTIMATORS[method]
-    n = len(scores)
-    if n == 0:
+    if len(scores) == 0:
         return Prevalence(0.0, 0.0, 1.0, method, 0)
-    point = _clip(fn(scores, decisions, ref))
+    point = _clip(ESTIMATORS[method](scores, decisions, ref))
     cells = Cells.of(scores, decisions)
+    return _with_interval(method, cells, point, ref, confidence, replicates, seed)
+
+
+def estimate_cells(
+    method: str,
+    cells: Cells,
+    ref: Reference | None = None,
+    confidence: float = 0.95,
+    replicates: int = 300,
+    seed: int = 0,
+) -> Prevalence:
+    """`estimate` for posts already summarised as cells (e.g. summed minute histograms)."""
+    if method not in ESTIMATORS:
+        raise ValueError(f"unknown method {method!r}; use one of {', '.join(METHODS)}")
+    if cells.counts.sum() == 0:
+        return Prevalence(0.0, 0.0, 1.0, method, 0)
+    point = _clip(_weighted(ESTIMATORS[method], cells, cells.counts, ref))
+    return _with_interval(method, cells, point, ref, confidence, replicates, seed)
+
+
+def _with_interval(
+    method: str,
+    cells: Cells,
+    point: float,
+    ref: Reference | None,
+    confidence: float,
+    replicates: int,
+    seed: int,
+) -> Prevalence:
+    n = round(float(cells.counts.sum()))
     rng = np.random.default_rng(seed)
     if method in _VECTORISED:
         draws = _draws(method, cells, n, ref, replicates, rng)
@@ -249,7 +292,7 @@ def estimate(
         for b in range(replicates):
             counts = rng.multinomial(n, share).astype(np.float64)
             resampled_ref = ref.resample(rng) if ref is not None else None
-            draws[b] = _weighted(fn, cells, counts, resampled_ref)
+            draws[b] = _weighted(ESTIMATORS[method], cells, counts, resampled_ref)
     tail = (1 - confidence) / 2
     low, high = np.quantile(draws, [tail, 1 - tail])
     if method in ("cc", "pcc"):

@@ -210,7 +210,9 @@ def alerts(
                 "message": f"{backlog:,} posts wait for labels (limit {max_backlog:,})",
             }
         )
-    flags = hard_labels(view.proba[~view.repost], model.layout)
+    tail = slice(max(0, len(view) - 5000), len(view))  # enough to hold 1,200 originals
+    recent = view.proba[tail][~view.repost[tail]][-1200:]
+    flags = hard_labels(recent, model.layout)
     negative = flags.get("negative")
     if negative is not None and len(negative) >= 400:
         recent, before = negative[-200:], negative[-1200:-200]
