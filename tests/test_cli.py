@@ -227,6 +227,10 @@ def test_demo_runs_on_the_bundled_sample(tmp_path):
     assert sample_path().stat().st_size < 3 * 1024 * 1024
     exported = (tmp_path / "demo" / "posts.jsonl").read_bytes().count(b"\n")
     assert exported == 5052
+    # The sample's hijack (from ~19:00 UTC) is flagged, with readable evidence.
+    warnings = [a for a in summary["alerts"] if a["level"] in ("warning", "critical")]
+    assert warnings and "2013-11-13T19" <= warnings[0]["at"] < "2013-11-13T21"
+    assert warnings[0]["evidence"]["examples"] and warnings[0]["recommendation"]
     html = (tmp_path / "demo" / "report.html").read_text(encoding="utf-8")
     assert "5,052" in html and html.count("<svg ") == 4
 

@@ -220,6 +220,76 @@ def windows(
     return series
 
 
+def detect_alerts(
+    scored: Scored,
+    layout: Layout,
+    validation: Any,
+    config: Any = None,
+    baseline: Any = None,
+) -> list[Any]:
+    """Run the early-warning detector over the posts in time order, minute by minute (empty
+    minutes included), as it would have run live; returns its de-duplicated alerts."""
+    from stormwatch.core.quantify import binary_views
+    from stormwatch.core.warning import LABELS, Detector, Minute
+
+    timed = scored.created_ms >= 0
+    if not timed.any() or validation is None:
+        return []
+    order = np.argsort(scored.created_ms[timed], kind="stable")
+    created = scored.created_ms[timed][order]
+    views = {
+        label: (s, d, ref)
+        for label, (s, d, ref) in binary_views(
+            scored.proba[timed][order], layout, validation
+        ).items()
+        if label in LABELS
+    }
+    detector = Detector({label: ref for label, (_, _, ref) in views.items()}, config, baseline)
+    minute = created // 60_000
+    busy, starts = np.unique(minute, return_index=True)
+    ends = np.append(starts[1:], len(minute))
+    quiet_cap = detector.config.max_span + 1  # a longer silence is the same as this one
+    previous = None
+    for m, start, end in zip(busy.tolist(), starts.tolist(), ends.tolist(), strict=True):
+        if previous is not None:
+            for gap in range(previous + 1, min(m, previous + 1 + quiet_cap)):
+                detector.update(
+                    Minute.of(gap * 60_000, {k: (s[:0], d[:0]) for k, (s, d, _) in views.items()})
+                )
+        detector.update(
+            Minute.of(
+                m * 60_000, {k: (s[start:end], d[start:end]) for k, (s, d, _) in views.items()}
+            )
+        )
+        previous = m
+    return detector.alerts
+
+
+def alert_records(
+    store: SQLiteStore, scored: Scored, layout: Layout, alerts: list[Any], examples: int = 3
+) -> list[dict[str, Any]]:
+    """Alerts as records; hostility alerts carry the most negative posts of the five
+    minutes before them, as evidence a person can read."""
+    from stormwatch.core.quantify import binary_views
+
+    views = binary_views(scored.proba, layout, None)
+    out = []
+    for alert in alerts:
+        record = alert.as_dict()
+        if alert.kind == "hostility" and "negative" in views:
+            inside = np.flatnonzero(
+                (scored.created_ms > alert.at_ms - 300_000)
+                & (scored.created_ms < alert.at_ms + 60_000)
+            )
+            top = inside[np.argsort(-views["negative"][0][inside], kind="stable")][:examples]
+            record["evidence"]["examples"] = [
+                {"id": p.post.id, "author": p.post.author_handle, "text": p.post.text}
+                for p in store.posts_by_rowid(scored.rowids[top].tolist())
+            ]
+        out.append(record)
+    return out
+
+
 def summarize(
     store: SQLiteStore,
     model: ModelRef,
@@ -269,4 +339,7 @@ def summarize(
         "windows": windows(scored, model.layout, validation, methods, window_ms)
         if window_ms
         else [],
+        "alerts": alert_records(
+            store, scored, model.layout, detect_alerts(scored, model.layout, validation)
+        ),
     }

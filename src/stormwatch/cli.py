@@ -718,6 +718,66 @@ def eval_command(
         print_eval(report, Console())
 
 
+@eval_command.command("warning")
+@data_option
+@click.option("--tier", type=click.Choice(["fast", "accurate"]), default="fast", show_default=True)
+@click.option(
+    "--split",
+    type=click.Choice(["test", "val"]),
+    default="test",
+    show_default=True,
+    help="Posts the streams are built from (thresholds were chosen on val).",
+)
+@click.option("--calm", type=click.IntRange(1), default=8, show_default=True, help="Calm streams.")
+@click.option("--hijack", type=click.IntRange(1), default=20, show_default=True)
+@click.option("--seed", default=0, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path))
+def eval_warning(
+    data: Path | None,
+    tier: str,
+    split: str,
+    calm: int,
+    hijack: int,
+    seed: int,
+    as_json: bool,
+    output: Path | None,
+) -> None:
+    """Early-warning detection delay on simulated hijacks and false alarms on calm
+    streams (built from labelled TweetEval posts), beside the k-sigma spike rule."""
+    from stormwatch.evaluation_warning import run_warning_eval
+
+    report = run_warning_eval(data_root(data), tier, split, calm, hijack, seed, log=err.print)
+    if emit_json(report, as_json, output):
+        return
+    table = Table(title=f"eval warning — {tier} tier, streams from the {split} split")
+    for column in ("rule", "false alarms / week", "delay median min", "p90 min", "detected"):
+        table.add_column(column, justify="right")
+    for level in ("watch", "warning", "critical"):
+        delay = report["hijack"][level]["minutes"]
+        table.add_row(
+            f"Stormwatch {level}+",
+            f"{report['calm']['false_alarms_per_week'][level]:.3f}",
+            str(delay["median"]),
+            str(delay["p90"]),
+            delay["detected"],
+        )
+    for name, row in report["spike_rule"].items():
+        delay = row["minutes"]
+        table.add_row(
+            f"spike rule {name}",
+            f"{row['false_alarms_per_week']:.3f}",
+            str(delay["median"]),
+            str(delay["p90"]),
+            delay["detected"],
+        )
+    Console().print(table)
+    err.print(
+        f"{report['calm']['weeks']} calm weeks; detector speed "
+        f"{report['minutes_per_second']:,} stream-minutes/s (includes building the streams)"
+    )
+
+
 @eval_command.command("quantify")
 @data_option
 @click.option("--tier", type=click.Choice(TIERS), default="fast", show_default=True)

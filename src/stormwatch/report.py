@@ -236,6 +236,7 @@ def build_report(
         "prevalence": summary["prevalence"],
         "windows": summary["windows"],
         "series": series,
+        "alerts": summary["alerts"],
         "examples": _examples(store, scored, model.layout, examples),
         "accounts": _accounts(store, scored, model.layout, accounts),
         "methods": _methods(model, summary["prevalence"]),

@@ -184,9 +184,7 @@ def histogram(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Post counts and score sums per (score bin, decision) cell: index = bin * 2 + decision.
     Exact for every count-based estimator (sums keep the mean score of each cell)."""
-    index = np.minimum((scores * bins).astype(np.int64), bins - 1) * 2 + decisions.astype(
-        np.int64
-    )
+    index = np.minimum((scores * bins).astype(np.int64), bins - 1) * 2 + decisions.astype(np.int64)
     counts = np.bincount(index, minlength=2 * bins).astype(np.float64)
     sums = np.bincount(index, weights=scores, minlength=2 * bins)
     return counts, sums
@@ -202,6 +200,32 @@ def _weighted(
 
 
 _VECTORISED = ("cc", "pcc", "acc", "pacc")
+_RATES: dict[tuple[int, bool, int], tuple[Reference, np.ndarray, np.ndarray]] = {}
+
+
+def _reference_rates(ref: Reference, soft: bool, replicates: int) -> tuple[np.ndarray, np.ndarray]:
+    """Bootstrap replicates of the validation set's TPR and FPR. They do not depend on the
+    posts being estimated, so they are drawn once per reference (seeded) and reused: a
+    window-by-window detector then pays only for resampling its own posts."""
+    key = (id(ref), soft, replicates)
+    hit = _RATES.get(key)
+    if hit is not None and hit[0] is ref:
+        return hit[1], hit[2]
+    rng = np.random.default_rng(12345)
+    m = len(ref.labels)
+    index = rng.integers(0, m, (replicates, m))
+    labels = ref.labels[index].astype(np.float64)
+    values = (ref.scores if soft else ref.decisions.astype(np.float64))[index]
+    positives = labels.sum(axis=1)
+    negatives = m - positives
+    tpr = np.where(positives > 0, (values * labels).sum(axis=1) / np.maximum(positives, 1), 1.0)
+    fpr = np.where(
+        negatives > 0, (values * (1 - labels)).sum(axis=1) / np.maximum(negatives, 1), 0.0
+    )
+    if len(_RATES) > 64:
+        _RATES.clear()
+    _RATES[key] = (ref, tpr, fpr)
+    return tpr, fpr
 
 
 def _draws(
@@ -214,23 +238,17 @@ def _draws(
 ) -> np.ndarray:
     """All bootstrap replicates of a count-based estimator at once: the posts resampled as
     one multinomial draw per replicate, the validation set as one index matrix."""
-    counts = rng.multinomial(n, cells.counts / n, size=replicates).astype(np.float64)
+    # Counts may be fractional (histograms that fade old minutes): resample n posts with
+    # the cells' shares.
+    share = cells.counts / cells.counts.sum()
+    counts = rng.multinomial(n, share, size=replicates).astype(np.float64)
     soft = method in ("pcc", "pacc")
     observed = counts @ (cells.scores if soft else cells.decisions.astype(np.float64)) / n
     if method in ("cc", "pcc"):
         return observed
     if ref is None:
         raise ValueError(f"{method.upper()} needs validation predictions")
-    m = len(ref.labels)
-    index = rng.integers(0, m, (replicates, m))
-    labels = ref.labels[index].astype(np.float64)
-    values = (ref.scores if soft else ref.decisions.astype(np.float64))[index]
-    positives = labels.sum(axis=1)
-    negatives = m - positives
-    tpr = np.where(positives > 0, (values * labels).sum(axis=1) / np.maximum(positives, 1), 1.0)
-    fpr = np.where(
-        negatives > 0, (values * (1 - labels)).sum(axis=1) / np.maximum(negatives, 1), 0.0
-    )
+    tpr, fpr = _reference_rates(ref, soft, replicates)
     gap = tpr - fpr
     # As in `_adjust`: a resampled classifier no better than chance is not corrected.
     return np.where(gap < 1e-6, observed, (observed - fpr) / np.where(gap < 1e-6, 1.0, gap))
@@ -273,6 +291,13 @@ def estimate_cells(
     return _with_interval(method, cells, point, ref, confidence, replicates, seed)
 
 
+def point_cells(method: str, cells: Cells, ref: Reference | None = None) -> float:
+    """Just the point estimate of `estimate_cells` (no bootstrap)."""
+    if cells.counts.sum() == 0:
+        return 0.0
+    return _clip(_weighted(ESTIMATORS[method], cells, cells.counts, ref))
+
+
 def _with_interval(
     method: str,
     cells: Cells,
@@ -282,12 +307,12 @@ def _with_interval(
     replicates: int,
     seed: int,
 ) -> Prevalence:
-    n = round(float(cells.counts.sum()))
+    n = max(1, round(float(cells.counts.sum())))
     rng = np.random.default_rng(seed)
     if method in _VECTORISED:
         draws = _draws(method, cells, n, ref, replicates, rng)
     else:
-        share = cells.counts / n
+        share = cells.counts / cells.counts.sum()
         draws = np.empty(replicates)
         for b in range(replicates):
             counts = rng.multinomial(n, share).astype(np.float64)

@@ -434,14 +434,30 @@ def create_app(
             raise HTTPException(404 if isinstance(exc, LookupError) else 422, str(exc)) from None
         return {"rowid": rowid, "action": action, "by": who.name}
 
-    def _alerts() -> list[dict[str, Any]]:
-        return queries.alerts(
-            live.view, live.model, live.backlog, live.max_backlog, live.last_error
-        )
+    def _detected() -> list[dict[str, Any]]:
+        """The early warning run over every labelled post so far (cached per view size)."""
+        from stormwatch.analysis import alert_records, detect_alerts
+        from stormwatch.models import reference_for
 
-    @app.get("/api/v1/alerts", tags=["read"], summary="Current alerts")
+        view = live.view
+
+        def compute() -> list[dict[str, Any]]:
+            scored = view.scored()
+            validation, _ = reference_for(live.model.name, live.model.version)
+            found = detect_alerts(scored, live.model.layout, validation)
+            return alert_records(stores.get(), scored, live.model.layout, found)
+
+        return cache.get(("detected",), len(view), compute)
+
+    def _alerts() -> list[dict[str, Any]]:
+        view = live.view
+        timed = view.created_ms[view.created_ms >= 0]
+        latest = int(timed.max()) if len(timed) else None
+        return queries.alerts(_detected(), latest, live.backlog, live.max_backlog, live.last_error)
+
+    @app.get("/api/v1/alerts", tags=["read"], summary="Current alerts and their history")
     def alerts(who: Annotated[Principal, Depends(reader)]) -> dict[str, Any]:
-        return {"alerts": _alerts()}
+        return {"current": _alerts(), "history": _detected()}
 
     def _counters() -> dict[str, Any]:
         view = live.view
@@ -576,6 +592,7 @@ def create_app(
             summary=data,
             counters=_counters(),
             labels=live.model.layout.labels,
+            history=_detected()[-20:],
         )
 
     @app.get("/queue", include_in_schema=False)

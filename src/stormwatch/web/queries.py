@@ -3,7 +3,6 @@ feed and alerts — from the in-memory view of scored posts plus the store for t
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
@@ -11,7 +10,7 @@ import numpy as np
 from stormwatch.core.labels import Layout, hard_labels, labels_record
 from stormwatch.core.triage import group_questions, priority, split_questions
 from stormwatch.sources.timeparse import from_ms, iso, parse_time, to_ms
-from stormwatch.store.base import ModelRef, StoredPost
+from stormwatch.store.base import StoredPost
 from stormwatch.store.console import ConsoleStore, QuestionState
 from stormwatch.store.sqlite import SQLiteStore
 from stormwatch.web.live import View
@@ -194,11 +193,16 @@ def question_queue(
 
 
 def alerts(
-    view: View, model: ModelRef, backlog: int, max_backlog: int, error: str | None
+    detected: list[dict[str, Any]],
+    latest_ms: int | None,
+    backlog: int,
+    max_backlog: int,
+    error: str | None,
+    recent_minutes: int = 30,
 ) -> list[dict[str, Any]]:
-    """What the team should look at now: a scorer failure, a filling queue, and a surge of
-    negative posts (the newest 200 original posts against the 1,000 before them, a
-    two-proportion z-test above 3 and a majority negative)."""
+    """What the team should look at now: a scorer failure, a filling queue, and the early
+    warning's alerts of the last `recent_minutes` of the campaign's own clock (each with
+    a one-line message; `detected` are the detector's alert records)."""
     out: list[dict[str, Any]] = []
     if error:
         out.append({"level": "error", "kind": "scorer", "message": error})
@@ -210,22 +214,29 @@ def alerts(
                 "message": f"{backlog:,} posts wait for labels (limit {max_backlog:,})",
             }
         )
-    tail = slice(max(0, len(view) - 5000), len(view))  # enough to hold 1,200 originals
-    recent = view.proba[tail][~view.repost[tail]][-1200:]
-    flags = hard_labels(recent, model.layout)
-    negative = flags.get("negative")
-    if negative is not None and len(negative) >= 400:
-        recent, before = negative[-200:], negative[-1200:-200]
-        p1, p0 = float(recent.mean()), float(before.mean())
-        pooled = (recent.sum() + before.sum()) / (len(recent) + len(before))
-        se = math.sqrt(max(pooled * (1 - pooled), 1e-9) * (1 / len(recent) + 1 / len(before)))
-        if p1 > 0.5 and (p1 - p0) / se > 3:
-            out.append(
-                {
-                    "level": "warning",
-                    "kind": "negative_surge",
-                    "message": f"negative posts surging: {p1:.0%} of the newest 200 "
-                    f"against {p0:.0%} of the {len(before):,} before",
-                }
-            )
+    if latest_ms is None:
+        return out
+    for alert in detected:
+        at_ms = to_ms(parse_time(alert["at"]))
+        if at_ms is not None and at_ms >= latest_ms - recent_minutes * 60_000:
+            out.append(alert | {"message": alert_message(alert)})
     return out
+
+
+def alert_message(alert: dict[str, Any]) -> str:
+    """One line a person can act on: what, how much, and what to do."""
+    evidence = alert["evidence"]
+    if alert["kind"] == "hostility":
+        parts = [
+            f"{label} {e['share']:.0%} (at least {e['low']:.0%}; baseline {e['baseline']:.0%})"
+            for label, e in evidence["labels"].items()
+        ]
+        what = "Hostility beyond the baseline: " + ", ".join(parts)
+    elif alert["kind"] == "volume_burst":
+        what = f"Volume burst: {evidence['posts']:,} posts, {evidence['ratio']}x the expected"
+    else:
+        what = (
+            f"{alert['kind'].replace('_', ' ').capitalize()}: {evidence['share']:.0%} "
+            f"(baseline {evidence['baseline']:.0%})"
+        )
+    return f"{alert['level'].upper()} — {what}. Recommended: {alert['recommendation']}."

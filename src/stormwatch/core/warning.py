@@ -1,0 +1,379 @@
+"""Early warning: is a backlash starting? A detector over the scored stream, minute by
+minute, that works on per-minute aggregates (histograms of probabilities that add up), so
+its cost does not grow with the post rate.
+
+Evidence it weighs, each on a trailing window of `span` minutes:
+- hostility beyond the baseline, judged with prevalence intervals: the lower bound of the
+  negative (or offensive) share above the baseline's upper bound plus a margin;
+- a slow build-up: a one-sided CUSUM on each minute's negative share against the baseline;
+- volume: posts against the expected count (an hour-of-day rhythm learned as it goes).
+
+Levels: `watch` (volume alone, or hostility not yet beyond doubt), `warning` (hostility
+beyond the baseline, beyond doubt), `critical` (hostility held for `critical_minutes` and
+either a majority negative or a volume surge). A friendly viral moment never goes beyond
+`watch`. The baseline is the pre-flight one when given, else learned from the first
+`learn_minutes` of the stream.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from stormwatch.core.quantify import (
+    Cells,
+    Prevalence,
+    Reference,
+    estimate_cells,
+    histogram,
+    point_cells,
+)
+
+LEVELS = ("watch", "warning", "critical")
+LABELS = ("negative", "offensive")
+BINS = 32  # score bins per decision in a minute's histogram (exact for CC/ACC)
+RECOMMENDATIONS = {
+    "watch": "continue, and keep someone watching the stream",
+    "warning": (
+        "tighten moderation: hold questions for review before they are shown, stop "
+        "displaying the raw hashtag feed, prepare a holding statement"
+    ),
+    "critical": (
+        "pause the session; answer only pre-collected questions or cancel, and say why in "
+        "one plain post"
+    ),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Minute:
+    """One minute of scored posts: its start (epoch ms), post count, and per label the
+    (counts, sums) histogram of its probabilities and decisions."""
+
+    start_ms: int
+    n: int
+    hist: Mapping[str, tuple[np.ndarray, np.ndarray]]
+
+    @classmethod
+    def of(
+        cls,
+        start_ms: int,
+        views: Mapping[str, tuple[np.ndarray, np.ndarray]],
+    ) -> Minute:
+        """From label -> (scores, decisions) of the minute's posts."""
+        n = len(next(iter(views.values()))[0]) if views else 0
+        return cls(
+            start_ms,
+            n,
+            {label: histogram(s, d, BINS) for label, (s, d) in views.items()},
+        )
+
+
+@dataclass(frozen=True)
+class WarningConfig:
+    span: int = 5  # minutes in the trailing window, at least
+    max_span: int = 60  # ... stretched back until it holds min_posts posts
+    learn_minutes: int = 360
+    memory_minutes: int = 2880  # the baseline keeps learning from calm minutes, this long
+    margin: float = 0.08  # how far beyond the baseline's upper bound counts as hostile
+    confidence: float = 0.999
+    persist: int = 3  # minutes beyond the margin before it counts (one noisy window won't)
+    min_posts: int = 60  # in the trailing window, before hostility is judged
+    cusum_k: float = 1.0  # allowance, in standard errors per minute
+    cusum_h: float = 12.0  # alarm threshold of the CUSUM
+    burst_ratio: float = 3.0  # volume / expected for a burst
+    burst_p: float = 1e-4  # and the Poisson tail probability below this
+    critical_minutes: int = 10  # hostility held this long, plus majority or surge
+    critical_share: float = 0.5
+    surge_ratio: float = 5.0
+    surge_confidence: float = 0.95
+    surge_posts: int = 30
+    clear_minutes: int = 30  # quiet this long before the same alert is raised again
+    method: str = "acc"
+    replicates: int = 200
+
+
+@dataclass
+class Alert:
+    level: str
+    kind: str
+    at_ms: int
+    evidence: dict[str, Any]
+    recommendation: str
+
+    def as_dict(self) -> dict[str, Any]:
+        from stormwatch.sources.timeparse import from_ms, iso
+
+        return {
+            "level": self.level,
+            "kind": self.kind,
+            "at": iso(from_ms(self.at_ms)),
+            "evidence": self.evidence,
+            "recommendation": self.recommendation,
+        }
+
+
+@dataclass
+class _Rhythm:
+    """Expected posts per minute: an hour-of-day profile over a slow overall level."""
+
+    level: float | None = None
+    slots: np.ndarray = field(default_factory=lambda: np.ones(24))
+    seen: np.ndarray = field(default_factory=lambda: np.zeros(24))
+
+    def expected(self, start_ms: int) -> float | None:
+        if self.level is None:
+            return None
+        slot = (start_ms // 3_600_000) % 24
+        factor = self.slots[slot] if self.seen[slot] >= 30 else 1.0
+        return max(self.level * factor, 0.05)
+
+    def learn(self, start_ms: int, n: int) -> None:
+        slot = (start_ms // 3_600_000) % 24
+        self.level = n if self.level is None else 0.995 * self.level + 0.005 * n
+        ratio = n / max(self.level, 0.05)
+        self.slots[slot] = 0.98 * self.slots[slot] + 0.02 * ratio
+        self.seen[slot] += 1
+
+
+class Detector:
+    """`update(minute) -> self`; `alarm` is the alert that update raised (or None);
+    `alerts` keeps every alert raised, de-duplicated."""
+
+    def __init__(
+        self,
+        references: Mapping[str, Reference | None],
+        config: WarningConfig | None = None,
+        baseline: Mapping[str, Prevalence] | None = None,
+    ) -> None:
+        self.config = config or WarningConfig()
+        self.references = dict(references)
+        self.labels = tuple(label for label in LABELS if label in self.references)
+        self.baseline: dict[str, Prevalence] = dict(baseline or {})
+        self._given = bool(baseline)
+        self._learning = {label: (np.zeros(2 * BINS), np.zeros(2 * BINS)) for label in self.labels}
+        self._window: deque[Minute] = deque(maxlen=self.config.max_span)
+        self._rhythm = _Rhythm()
+        self._cusum = dict.fromkeys(self.labels, 0.0)
+        self._beyond = dict.fromkeys(self.labels, 0)  # consecutive minutes beyond the margin
+        self._hostile_since: int | None = None
+        self._last_raised: dict[tuple[str, str], int] = {}
+        self._last_active: dict[tuple[str, str], int] = {}
+        self.minutes = 0
+        self._learned = 0
+        self.alarm: Alert | None = None
+        self.raised: list[Alert] = []  # the alerts the latest update raised
+        self.alerts: list[Alert] = []
+        self.level: str | None = None  # the level of the latest minute
+
+    # --- the stream ----------------------------------------------------------------------
+
+    def update(self, minute: Minute) -> Detector:
+        self.alarm = None
+        self.raised = []
+        self.level = None
+        self._window.append(minute)
+        self.minutes += 1
+        learning = self.minutes <= self.config.learn_minutes and not self._given
+        if learning:
+            self._learn(minute)
+            self._rhythm.learn(minute.start_ms, minute.n)
+            return self
+        findings = self._judge(minute)
+        level = max((f["level"] for f in findings), key=LEVELS.index, default=None)
+        self.level = level
+        if not findings:
+            # Calm minutes keep teaching the rhythm and (unless given) the baseline.
+            self._rhythm.learn(minute.start_ms, minute.n)
+            if not self._given:
+                self._learn(minute)
+        for finding in findings:
+            self._raise(minute.start_ms, finding)
+        return self
+
+    def _learn(self, minute: Minute) -> None:
+        """Add a minute to the baseline histograms (older minutes fade out over
+        `memory_minutes`); re-estimate the baseline after learning and every 30 minutes."""
+        keep = 1 - 1 / self.config.memory_minutes
+        for label in self.labels:
+            counts, sums = self._learning[label]
+            c, s = minute.hist[label]
+            self._learning[label] = (counts * keep + c, sums * keep + s)
+        self._learned += 1
+        if self.minutes >= self.config.learn_minutes and (not self.baseline or self._learned >= 30):
+            self._learned = 0
+            for label in self.labels:
+                cells = Cells.from_histogram(*self._learning[label])
+                self.baseline[label] = estimate_cells(
+                    self.config.method,
+                    cells,
+                    self.references[label],
+                    self.config.confidence,
+                    self.config.replicates,
+                )
+
+    def _span(self) -> list[Minute]:
+        """The newest `span` minutes, stretched back until they hold `min_posts` posts."""
+        chosen: list[Minute] = []
+        posts = 0
+        for minute in reversed(self._window):
+            if len(chosen) >= self.config.span and posts >= self.config.min_posts:
+                break
+            chosen.append(minute)
+            posts += minute.n
+        return chosen
+
+    @staticmethod
+    def _cells(minutes: list[Minute], label: str) -> Cells:
+        counts = sum(m.hist[label][0] for m in minutes)
+        sums = sum(m.hist[label][1] for m in minutes)
+        return Cells.from_histogram(counts, sums)
+
+    # --- evidence ------------------------------------------------------------------------
+
+    def _judge(self, minute: Minute) -> list[dict[str, Any]]:
+        cfg = self.config
+        span = self._span()
+        n_window = sum(m.n for m in span)
+        findings: list[dict[str, Any]] = []
+        recent = list(self._window)[-cfg.span :]
+        burst = self._volume(minute, sum(m.n for m in recent), len(recent))
+        hostile: dict[str, dict[str, float]] = {}
+        shares: dict[str, Prevalence] = {}
+        for label in self.labels:
+            base = self.baseline[label]
+            # The CUSUM: each minute's counted share against the baseline's, in standard
+            # errors, so a build-up too slow for any one window still accumulates.
+            counts = minute.hist[label][0]
+            if minute.n:
+                share = float(counts[1::2].sum()) / minute.n
+                p0 = min(max(self._base_cc(label), 0.02), 0.98)
+                z = (share - p0) / math.sqrt(p0 * (1 - p0) / minute.n)
+                z = min(max(z, -3.0), 3.0)  # few posts a minute: keep one from dominating
+                self._cusum[label] = max(0.0, self._cusum[label] + z - cfg.cusum_k)
+            if n_window < cfg.min_posts:
+                continue
+            cells = self._cells(span, label)
+            point = point_cells(cfg.method, cells, self.references[label])
+            if point <= base.high and self._cusum[label] <= cfg.cusum_h:
+                self._beyond[label] = 0
+                continue  # neither finding is possible: skip the bootstrap
+            now = estimate_cells(
+                cfg.method,
+                cells,
+                self.references[label],
+                cfg.confidence,
+                cfg.replicates,
+                seed=minute.start_ms % (1 << 31),
+            )
+            shares[label] = now
+            beyond = now.low > base.high + cfg.margin
+            self._beyond[label] = self._beyond[label] + 1 if beyond else 0
+            surging = burst is not None and self._surging(label, base)
+            detail = {
+                "share": round(now.estimate, 3),
+                "low": round(now.low, 3),
+                "high": round(now.high, 3),
+                "baseline": round(base.estimate, 3),
+                "baseline_high": round(base.high, 3),
+                "cusum": round(self._cusum[label], 1),
+                "posts": n_window,
+            }
+            if self._beyond[label] >= cfg.persist or surging or self._cusum[label] > cfg.cusum_h:
+                hostile[label] = detail
+            elif now.low > base.high:
+                findings.append({"level": "watch", "kind": f"{label}_rising", "evidence": detail})
+        if burst:
+            findings.append({"level": "watch", "kind": "volume_burst", "evidence": burst})
+        if hostile:
+            self._hostile_since = (
+                minute.start_ms if self._hostile_since is None else self._hostile_since
+            )
+            held = (minute.start_ms - self._hostile_since) / 60_000 + 1
+            negative = shares.get("negative")
+            majority = negative is not None and negative.low >= cfg.critical_share
+            surge = bool(burst) and burst["ratio"] >= cfg.surge_ratio
+            level = (
+                "critical" if held >= cfg.critical_minutes and (majority or surge) else "warning"
+            )
+            evidence: dict[str, Any] = {"labels": hostile, "minutes_hostile": int(held)}
+            if burst:
+                evidence["volume"] = burst
+            findings.append({"level": level, "kind": "hostility", "evidence": evidence})
+        else:
+            self._hostile_since = None
+        return findings
+
+    def _surging(self, label: str, base: Prevalence) -> bool:
+        """During a volume burst: is the share in just the newest `span` minutes above the
+        baseline beyond doubt (at `surge_confidence`)? Volume corroborates, so a smaller
+        rise, judged sooner and on fewer posts, is enough for a warning."""
+        recent = list(self._window)[-self.config.span :]
+        if sum(m.n for m in recent) < self.config.surge_posts:
+            return False
+        now = estimate_cells(
+            self.config.method,
+            self._cells(recent, label),
+            self.references[label],
+            self.config.surge_confidence,
+            self.config.replicates,
+            seed=recent[-1].start_ms % (1 << 31),
+        )
+        return now.low > base.high
+
+    def _base_cc(self, label: str) -> float:
+        """The baseline's counted share, for the per-minute CUSUM (it compares counts)."""
+        counts = self._learning[label][0]
+        total = counts.sum()
+        if total:
+            return float(counts[1::2].sum() / total)
+        return self.baseline[label].estimate
+
+    def _volume(self, minute: Minute, n_window: int, minutes: int) -> dict[str, Any] | None:
+        expected = self._rhythm.expected(minute.start_ms)
+        if expected is None:
+            return None
+        mean = expected * minutes
+        ratio = n_window / mean
+        if ratio < self.config.burst_ratio or _poisson_tail(n_window, mean) > self.config.burst_p:
+            return None
+        return {"posts": n_window, "expected": round(mean, 1), "ratio": round(ratio, 1)}
+
+    # --- alerts --------------------------------------------------------------------------
+
+    def _raise(self, at_ms: int, finding: dict[str, Any]) -> None:
+        """Raise unless the same kind and level was raised and has not been clear for
+        `clear_minutes` since; an escalation is always raised."""
+        key = (finding["kind"], finding["level"])
+        last_active = self._last_active.get(key)
+        self._last_active[key] = at_ms
+        if (
+            last_active is not None
+            and (at_ms - last_active) / 60_000 <= self.config.clear_minutes
+            and key in self._last_raised
+        ):
+            return
+        alert = Alert(
+            finding["level"],
+            finding["kind"],
+            at_ms,
+            finding["evidence"],
+            RECOMMENDATIONS[finding["level"]],
+        )
+        self._last_raised[key] = at_ms
+        self.alerts.append(alert)
+        self.raised.append(alert)
+        if self.alarm is None or LEVELS.index(alert.level) > LEVELS.index(self.alarm.level):
+            self.alarm = alert
+
+
+def _poisson_tail(k: int, mean: float) -> float:
+    """P(X >= k) for X ~ Poisson(mean)."""
+    from scipy.stats import poisson
+
+    return float(poisson.sf(k - 1, mean))

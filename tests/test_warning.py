@@ -1,0 +1,83 @@
+"""The early-warning detector on hand-built minute streams (a perfect classifier, so the
+shares are what the stream says)."""
+
+import numpy as np
+
+from stormwatch.core.quantify import Prevalence, Reference
+from stormwatch.core.warning import Detector, Minute, WarningConfig
+
+T0 = 1_700_006_400_000
+RNG_SEED = 7
+
+
+def perfect_reference() -> Reference:
+    labels = np.array([0, 1] * 500)
+    return Reference(labels.astype(float), labels.astype(bool), labels)
+
+
+def minute(rng, t: int, n: int, share: float) -> Minute:
+    hostile = rng.random(n) < share
+    views = {label: (np.where(hostile, 0.9, 0.1), hostile) for label in ("negative", "offensive")}
+    return Minute.of(T0 + t * 60_000, views)
+
+
+def run(stream, baseline=None, config=None) -> Detector:
+    refs = {"negative": perfect_reference(), "offensive": perfect_reference()}
+    detector = Detector(refs, config or WarningConfig(learn_minutes=240), baseline)
+    rng = np.random.default_rng(RNG_SEED)
+    for t, (n, share) in enumerate(stream):
+        detector.update(minute(rng, t, n, share))
+    return detector
+
+
+def levels(detector: Detector) -> list[str]:
+    return [a.level for a in detector.alerts]
+
+
+def test_a_calm_day_raises_nothing_beyond_watch():
+    detector = run([(5, 0.2)] * 1440)
+    assert "warning" not in levels(detector) and "critical" not in levels(detector)
+    assert abs(detector.baseline["negative"].estimate - 0.2) < 0.03
+
+
+def test_a_hijack_escalates_to_warning_then_critical_with_evidence():
+    calm = [(5, 0.2)] * 600
+    ramp = [(5 + 10 * k, 0.2 + 0.05 * k) for k in range(1, 11)]  # 10 minutes to 70%
+    hold = [(105, 0.7)] * 60
+    detector = run(calm + ramp + hold)
+    raised = {a.level: a for a in reversed(detector.alerts)}
+    assert raised["warning"].at_ms < raised["critical"].at_ms
+    onset_ms = T0 + 600 * 60_000
+    assert (raised["warning"].at_ms - onset_ms) / 60_000 <= 10
+    assert (raised["critical"].at_ms - onset_ms) / 60_000 <= 30
+    evidence = raised["critical"].evidence
+    assert evidence["labels"]["negative"]["low"] > evidence["labels"]["negative"]["baseline_high"]
+    assert "pause" in raised["critical"].recommendation
+    # Sustained hostility is one alert per level, not one per minute.
+    assert levels(detector).count("critical") == 1
+
+
+def test_a_friendly_viral_moment_is_watch_at_most():
+    calm = [(5, 0.2)] * 600
+    viral = [(100, 0.2)] * 120  # 20x the volume, the same mood
+    detector = run(calm + viral)
+    assert levels(detector) and set(levels(detector)) == {"watch"}
+    assert any(a.kind == "volume_burst" for a in detector.alerts)
+
+
+def test_a_slow_build_up_is_caught_by_the_cusum():
+    calm = [(5, 0.2)] * 600
+    creep = [(5, min(0.2 + 0.0015 * k, 0.5)) for k in range(400)]  # +9 points an hour
+    detector = run(calm + creep)
+    warnings = [a for a in detector.alerts if a.level == "warning"]
+    assert warnings, levels(detector)
+    assert (warnings[0].at_ms - T0) / 60_000 - 600 < 240
+
+
+def test_a_given_baseline_is_used_from_the_first_minute():
+    baseline = {
+        label: Prevalence(0.1, 0.08, 0.12, "acc", 5000) for label in ("negative", "offensive")
+    }
+    detector = run([(60, 0.6)] * 20, baseline=baseline)
+    assert "warning" in levels(detector)
+    assert detector.alerts[0].at_ms - T0 < 10 * 60_000
