@@ -220,6 +220,19 @@ def windows(
     return series
 
 
+def read_baseline(data: dict[str, Any]) -> dict[str, Any]:
+    """The early warning's baseline from `preflight --json` output (its `baseline` key)."""
+    from stormwatch.core.quantify import Prevalence
+
+    try:
+        return {
+            label: Prevalence(p["estimate"], p["low"], p["high"], p["method"], p["n"])
+            for label, p in data["baseline"].items()
+        }
+    except (KeyError, TypeError) as exc:
+        raise ValueError(f"not a preflight result with a baseline ({exc})") from None
+
+
 def detect_alerts(
     scored: Scored,
     layout: Layout,
@@ -298,6 +311,7 @@ def summarize(
     window_ms: int | None = None,
     include_non_english: bool = False,
     scored: Scored | None = None,
+    baseline: Any = None,
 ) -> dict[str, Any]:
     """The summary object of `analyze --json`. Keys are stable; later features add keys.
     `scored` may be passed in when the caller already holds the (filtered) probabilities."""
@@ -340,6 +354,9 @@ def summarize(
         if window_ms
         else [],
         "alerts": alert_records(
-            store, scored, model.layout, detect_alerts(scored, model.layout, validation)
+            store,
+            scored,
+            model.layout,
+            detect_alerts(scored, model.layout, validation, baseline=baseline),
         ),
     }

@@ -112,6 +112,7 @@ def run_analyze(
     batch_size: int,
     window_ms: int | None = None,
     all_languages: bool = False,
+    baseline: Any = None,
 ) -> tuple[dict[str, Any], RunCounts]:
     classifier = load_classifier(tier)
     sink = RejectsFile(rejects)
@@ -148,6 +149,7 @@ def run_analyze(
             include_reposts=count_reposts,
             window_ms=window_ms,
             include_non_english=all_languages,
+            baseline=baseline,
         )
     summary["db"] = str(db)
     summary["rejects_file"] = str(rejects) if counts.rejected or counts.skipped else None
@@ -279,6 +281,13 @@ def print_summary(summary: dict[str, Any], console: Console) -> None:
     show_default="2048",
 )
 @click.option("--window", help="Also estimate prevalence per time window, e.g. 15m, 1h, 1d.")
+@click.option(
+    "--baseline",
+    "baseline_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The early warning's baseline: a `preflight --json` result (else learned from the "
+    "first hours).",
+)
 def analyze(
     paths: tuple[str, ...],
     db: Path | None,
@@ -296,6 +305,7 @@ def analyze(
     tier: str,
     batch_size: int,
     window: str | None,
+    baseline_file: Path | None,
 ) -> None:
     """Read posts from files, folders, globs or - (stdin), store and label them, and
     summarise the crowd.
@@ -313,6 +323,14 @@ def analyze(
     rejects = rejects or db.with_suffix(".rejects.jsonl")
     columns = ColumnMap(text=text_column, id=id_column, time=time_column, author=author_column)
     window_ms = _window_ms(window)
+    baseline = None
+    if baseline_file is not None:
+        from stormwatch.analysis import read_baseline
+
+        try:
+            baseline = read_baseline(orjson.loads(baseline_file.read_bytes()))
+        except (ValueError, orjson.JSONDecodeError) as exc:
+            raise click.BadParameter(str(exc), param_hint="--baseline") from None
     try:
         summary, counts = run_analyze(
             paths,
@@ -325,6 +343,7 @@ def analyze(
             batch_size,
             window_ms,
             all_languages,
+            baseline,
         )
     except InputError as exc:
         raise click.ClickException(str(exc)) from None
@@ -541,6 +560,73 @@ def replay(
         f"accepted, {result.duplicate:,} duplicates, {result.rejected:,} rejected "
         f"({result.retried:,} retries after 429)"
     )
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True)
+@click.option("--brand", help="The brand or campaign, for the output.")
+@click.option(
+    "--db",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Keep the labelled mentions in this store (default: a temporary one).",
+)
+@click.option("--tier", type=click.Choice(TIERS), default=None, help="Classifier tier.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="HTML file to write."
+)
+def preflight(
+    paths: tuple[str, ...],
+    brand: str | None,
+    db: Path | None,
+    tier: str | None,
+    as_json: bool,
+    output: Path | None,
+) -> None:
+    """Before launch: how hostile are the posts that mention the brand already, and how
+    risky is an open Q&A? Prints a risk level (low / elevated / high / severe) with the
+    reasons, from a stated rule on the prevalences' lower bounds."""
+    import tempfile
+
+    from stormwatch.preflight import assess
+
+    with tempfile.TemporaryDirectory() as folder:
+        store_path = db or Path(folder) / "preflight.db"
+        classifier = load_classifier(tier or settings.get("tier"))
+        with SQLiteStore(store_path) as store:
+            try:
+                counts, model = ingest_and_score(
+                    store,
+                    classifier,
+                    read_posts(paths),
+                    RejectsFile(Path(folder) / "preflight.rejects.jsonl"),
+                )
+            except InputError as exc:
+                raise click.ClickException(str(exc)) from None
+            if counts.read == 0:
+                raise click.ClickException(f"no posts could be read from {', '.join(paths)}")
+            result = assess(store, model, brand)
+    result["rejected"] = counts.rejected
+    if output is not None:
+        from stormwatch.report import render_template
+
+        output.write_text(render_template("preflight.html", result=result), encoding="utf-8")
+    if emit_json(result, as_json, None):
+        return
+    console = Console()
+    colour = {"low": "green", "elevated": "yellow", "high": "red", "severe": "bold red"}
+    console.print(
+        f"[{colour[result['level']]}]Risk: {result['level'].upper()}[/] "
+        f"({result['posts']:,} posts{' about ' + brand if brand else ''})"
+    )
+    for reason in result["reasons"]:
+        console.print(f"  - {reason}")
+    console.print(f"What to do: {result['recommendation']}.")
+    for label, p in result["prevalence"].items():
+        console.print(
+            f"  {label}: {p['estimate']:.1%} (95% interval {p['low']:.1%}-{p['high']:.1%}, "
+            f"{p['method'].upper()})"
+        )
 
 
 def sample_path() -> Path:

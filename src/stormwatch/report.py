@@ -307,9 +307,9 @@ def readable_time(value: str | None) -> str:
     return datetime.fromisoformat(value.replace("Z", "+00:00")).strftime("%Y-%m-%d %H:%M UTC")
 
 
-def render_html(report: dict[str, Any], title: str = "Stormwatch report") -> str:
+def _environment() -> Any:
+    """The templates of the self-contained pages (reports): autoescaped, with filters."""
     from jinja2 import Environment, FileSystemLoader, select_autoescape
-    from markupsafe import Markup
 
     folder = files("stormwatch") / "templates"
     env = Environment(
@@ -321,6 +321,17 @@ def render_html(report: dict[str, Any], title: str = "Stormwatch report") -> str
     env.filters["pct"] = lambda v: "–" if v is None else f"{v * 100:.1f}%"
     env.filters["num"] = lambda v: "–" if v is None else f"{v:,}"
     env.filters["when"] = readable_time
+    return env
+
+
+def render_template(name: str, **context: Any) -> str:
+    return _environment().get_template(name).render(**context)
+
+
+def render_html(report: dict[str, Any], title: str = "Stormwatch report") -> str:
+    from markupsafe import Markup
+
+    env = _environment()
     # The charts are serialised element trees (escaped by the serialiser), so safe as is.
     svgs = {name: Markup(svg) for name, svg in render_charts(report).items()}
     return env.get_template("report.html").render(

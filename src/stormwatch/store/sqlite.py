@@ -365,6 +365,20 @@ class SQLiteStore:
             for r in rows
         ]
 
+    def authors_of(self, rowids: Sequence[int]) -> list[str]:
+        """`platform:author_id` of each post (in the order asked; unknown authors as
+        `platform:?rowid` so they never merge)."""
+        found: dict[int, str] = {}
+        ids = [int(r) for r in rowids]
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ", ".join("?" * len(chunk))
+            for rowid, platform, author in self.db.execute(
+                f"SELECT rowid, platform, author_id FROM posts WHERE rowid IN ({marks})", chunk
+            ):
+                found[rowid] = f"{platform}:{author}" if author else f"{platform}:?{rowid}"
+        return [found.get(r, f"?{r}") for r in ids]
+
     def author_rowids(self, platform: str, author_id: str) -> np.ndarray:
         rows = self.db.execute(
             "SELECT rowid FROM posts WHERE platform = ? AND author_id = ? ORDER BY rowid",

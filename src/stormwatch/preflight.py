@@ -1,0 +1,135 @@
+"""`stormwatch preflight`: before opening a public Q&A, how hostile is the crowd already?
+
+From a sample of recent posts that mention the brand (or already use the campaign's
+hashtag): the baseline prevalence of negative, offensive and ironic posts with intervals,
+how concentrated the negativity is, and a risk level from a stated, monotone rule on the
+*lower bounds* of those prevalences — so a level is only as high as the evidence is sure.
+The baseline it measures can be handed to the early warning (`analyze --baseline`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from stormwatch.core.labels import hard_labels
+from stormwatch.core.quantify import prevalences
+from stormwatch.store.base import ModelRef
+from stormwatch.store.sqlite import SQLiteStore
+
+LEVELS = ("low", "elevated", "high", "severe")
+# The rule: the highest level any of whose conditions holds; a condition holds when every
+# lower bound in it reaches its threshold. Raising any share can only raise the level
+# (monotone); every condition is printed with the result. Irony counts only together with
+# negativity: the irony head also fires on plain enthusiasm ("what a wonderful idea!").
+RULE: dict[str, list[dict[str, float]]] = {
+    "severe": [{"negative": 0.50}, {"offensive": 0.30}],
+    "high": [{"negative": 0.35}, {"offensive": 0.20}],
+    "elevated": [{"negative": 0.20}, {"offensive": 0.10}, {"irony": 0.40, "negative": 0.15}],
+}
+ADVICE = {
+    "low": "an open Q&A is reasonable; keep a moderator on the stream and the early warning on",
+    "elevated": (
+        "open Q&A only with moderation: questions reviewed before they are shown, a "
+        "holding statement ready, the early warning on"
+    ),
+    "high": (
+        "do not open an unmoderated hashtag Q&A: collect questions in advance, answer a "
+        "curated set, or use a format you control (a live stream with screened questions)"
+    ),
+    "severe": (
+        "do not run a public Q&A now: the crowd is already hostile; address the grievances "
+        "first (statements, direct replies), and reconsider the format later"
+    ),
+}
+
+
+def level_for(lows: dict[str, float]) -> tuple[str, list[str]]:
+    """The risk level and the reasons, from each label's lower bound."""
+    for level in ("severe", "high", "elevated"):
+        reasons = [
+            " and ".join(
+                f"at least {lows[label]:.0%} of posts are {label} "
+                f"(the {level} threshold is {threshold:.0%})"
+                for label, threshold in condition.items()
+            )
+            for condition in RULE[level]
+            if all(label in lows and lows[label] >= t for label, t in condition.items())
+        ]
+        if reasons:
+            return level, reasons
+    return "low", [
+        "no share reaches the elevated thresholds: "
+        + ", ".join(f"{label} at least {low:.0%}" for label, low in lows.items())
+    ]
+
+
+def concentration(store: SQLiteStore, model: ModelRef) -> dict[str, Any]:
+    """How much of the negativity the loudest accounts produce (top 1% and 10% of the
+    accounts that posted anything negative)."""
+    scored = store.scores(model)
+    flags = hard_labels(scored.proba, model.layout).get("negative")
+    if flags is None or not flags.any():
+        return {"accounts": 0, "negative_posts": 0}
+    authors = store.authors_of(scored.rowids[flags].tolist())
+    _, counts = np.unique(np.array(authors, dtype=object), return_counts=True)
+    counts = np.sort(counts)[::-1]
+    total = counts.sum()
+
+    def top(share: float) -> float:
+        k = max(1, int(np.ceil(len(counts) * share)))
+        return round(float(counts[:k].sum() / total), 3)
+
+    return {
+        "accounts": len(counts),
+        "negative_posts": int(total),
+        "top_1pct_share": top(0.01),
+        "top_10pct_share": top(0.10),
+    }
+
+
+def assess(store: SQLiteStore, model: ModelRef, brand: str | None = None) -> dict[str, Any]:
+    from stormwatch.models import reference_for
+
+    validation, methods = reference_for(model.name, model.version)
+    scored = store.scores(model)
+    estimated = prevalences(
+        scored.proba,
+        model.layout,
+        validation,
+        methods,
+        labels=("negative", "offensive", "irony"),
+    )
+    lows = {label: p.low for label, p in estimated.items()}
+    level, reasons = level_for(lows)
+    concentrated = concentration(store, model)
+    if concentrated.get("top_10pct_share", 0) >= 0.5:
+        reasons.append(
+            f"the loudest 10% of accounts wrote {concentrated['top_10pct_share']:.0%} of the "
+            "negative posts: a few loud accounts rather than a broad crowd (moderation and "
+            "muting can contain them)"
+        )
+    elif concentrated.get("accounts"):
+        reasons.append(
+            f"the negativity is broad: the loudest 10% of accounts wrote "
+            f"{concentrated['top_10pct_share']:.0%} of the negative posts"
+        )
+    return {
+        "brand": brand,
+        "posts": len(scored),
+        "model": {"name": model.name, "version": model.version},
+        "prevalence": {label: p.as_dict() for label, p in estimated.items()},
+        "concentration": concentrated,
+        "themes": None,  # named grievance themes arrive with the themes feature
+        "level": level,
+        "reasons": reasons,
+        "recommendation": ADVICE[level],
+        "rule": {
+            "levels": list(LEVELS),
+            "conditions_on_lower_bounds": RULE,
+            "text": "the highest level with a condition whose every 95% lower bound reaches "
+            "its threshold",
+        },
+        "baseline": {label: estimated[label].as_dict() for label in ("negative", "offensive")},
+    }
