@@ -169,3 +169,30 @@ def run_classify_bench(n_posts: int, tiers: tuple[str, ...]) -> list[dict[str, A
         )
         rows.append(orjson.loads(done.stdout))
     return rows
+
+
+def run_warning_bench(posts_per_second: int = 5000, minutes: int = 240) -> dict[str, Any]:
+    """The early warning on a stream of `posts_per_second`: time to aggregate each minute's
+    posts into histograms and update the detector, per minute of stream, on one core."""
+    from stormwatch.core.quantify import Reference
+    from stormwatch.core.warning import Detector, Minute, WarningConfig
+
+    rng = np.random.default_rng(0)
+    labels = rng.random(2000) < 0.3
+    ref = Reference(np.where(labels, 0.8, 0.2), labels, labels.astype(np.int64))
+    detector = Detector({"negative": ref, "offensive": ref}, WarningConfig(learn_minutes=60))
+    per_minute = posts_per_second * 60
+    started = time.perf_counter()
+    for t in range(minutes):
+        share = 0.2 if t < minutes // 2 else 0.6
+        scores = np.clip(rng.normal(np.where(rng.random(per_minute) < share, 0.8, 0.2), 0.1), 0, 1)
+        views = {label: (scores, scores > 0.5) for label in ("negative", "offensive")}
+        detector.update(Minute.of(t * 60_000, views))
+    elapsed = time.perf_counter() - started
+    return {
+        "posts_per_second_simulated": posts_per_second,
+        "minutes": minutes,
+        "seconds_per_stream_minute": round(elapsed / minutes, 4),
+        "posts_per_second_capacity": round(per_minute * minutes / elapsed),
+        "alerts": [a.level for a in detector.alerts],
+    }

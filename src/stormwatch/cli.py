@@ -1056,6 +1056,16 @@ def bench_classify(n_posts: int, tiers: tuple[str, ...], as_json: bool) -> None:
     Console().print(table)
 
 
+@bench.command("warning")
+@click.option("--rate", default=5000, show_default=True, help="Posts per second simulated.")
+@click.option("--minutes", default=240, show_default=True)
+def bench_warning(rate: int, minutes: int) -> None:
+    """The early-warning detector's throughput on one core (aggregation included)."""
+    from stormwatch.bench import run_warning_bench
+
+    emit_json(run_warning_bench(rate, minutes), True, None)
+
+
 @bench.command("console")
 @click.option("--posts", "n_posts", type=click.IntRange(1000), default=40_000, show_default=True)
 @click.option(
