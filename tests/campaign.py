@@ -27,46 +27,42 @@ HOSTILE = [
 ]
 
 
+def _post(post_id: str, text: str, minute: int, author_id: str, handle: str) -> Post:
+    return Post(
+        id=post_id,
+        platform="x",
+        text=text,
+        created_at=START + timedelta(minutes=minute),
+        author_id=author_id,
+        author_handle=handle,
+    )
+
+
 def campaign_posts() -> list[Post]:
     """60 friendly posts in the first hour, then 60 hostile ones, then 3 attack strings."""
-    posts = []
-    for i in range(60):
-        posts.append(
-            Post(
-                id=f"f{i}",
-                platform="x",
-                text=FRIENDLY[i % len(FRIENDLY)] + f" #AskBrand {i}",
-                created_at=START + timedelta(minutes=i),
-                author_id=f"a{i % 20}",
-                author_handle=f"fan{i % 20}",
-            )
+    friendly = [
+        _post(
+            f"f{i}", f"{FRIENDLY[i % len(FRIENDLY)]} #AskBrand {i}", i, f"a{i % 20}", f"fan{i % 20}"
         )
-    for i in range(60):
-        posts.append(
-            Post(
-                id=f"h{i}",
-                platform="x",
-                text=HOSTILE[i % len(HOSTILE)] + f" #AskBrand {i}",
-                created_at=START + timedelta(minutes=60 + i),
-                author_id="troll" if i % 2 else f"b{i}",
-                author_handle=HOSTILE_HANDLE if i % 2 else f"angry{i}",
-            )
+        for i in range(60)
+    ]
+    hostile = [
+        _post(
+            f"h{i}",
+            f"{HOSTILE[i % len(HOSTILE)]} #AskBrand {i}",
+            60 + i,
+            "troll" if i % 2 else f"b{i}",
+            HOSTILE_HANDLE if i % 2 else f"angry{i}",
         )
-    for i, text in enumerate(
-        [
-            f"you fucking idiots {SCRIPT} rot in hell",
-            f"shut up you stupid crooks {ONERROR}",
-            f"why are you fucking thieves lying to us? {SCRIPT}{ONERROR}",
-        ]
-    ):
-        posts.append(
-            Post(
-                id=f"x{i}",
-                platform="x",
-                text=text,
-                created_at=START + timedelta(minutes=125 + i),
-                author_id="troll",
-                author_handle=HOSTILE_HANDLE,
-            )
-        )
-    return posts
+        for i in range(60)
+    ]
+    attacks = [
+        f"you fucking idiots {SCRIPT} rot in hell",
+        f"shut up you stupid crooks {ONERROR}",
+        f"why are you fucking thieves lying to us? {SCRIPT}{ONERROR}",
+    ]
+    return (
+        friendly
+        + hostile
+        + [_post(f"x{i}", text, 125 + i, "troll", HOSTILE_HANDLE) for i, text in enumerate(attacks)]
+    )
