@@ -466,15 +466,47 @@ def _window_ms(window: str | None) -> int | None:
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--tier", type=click.Choice(TIERS), default=None, help="Classifier tier.")
 @click.option("--secure-cookies", is_flag=True, help="Mark cookies Secure (behind HTTPS).")
-def serve(db: Path, host: str, port: int, tier: str | None, secure_cookies: bool) -> None:
+@click.option(
+    "--baseline",
+    "baseline_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The early warning's baseline: a `preflight --json` result.",
+)
+@click.option("--webhook", "hooks", multiple=True, help="Send warning and critical alerts here.")
+@click.option("--webhook-kind", type=click.Choice(["slack", "json"]), default="json")
+@click.option("--webhook-secret", envvar="STORMWATCH_WEBHOOK_SECRET", help="HMAC secret (json).")
+def serve(
+    db: Path,
+    host: str,
+    port: int,
+    tier: str | None,
+    secure_cookies: bool,
+    baseline_file: Path | None,
+    hooks: tuple[str, ...],
+    webhook_kind: str,
+    webhook_secret: str | None,
+) -> None:
     """The live Q&A console: ingest API, dashboard, question queue (see docs/console.md)."""
     import uvicorn
 
+    from stormwatch.analysis import read_baseline
     from stormwatch.web.app import Config, create_app
+    from stormwatch.webhooks import Webhook
 
-    app = create_app(
-        db, load_classifier(tier or settings.get("tier")), Config(secure_cookies=secure_cookies)
+    try:
+        webhooks = tuple(Webhook(url, webhook_kind, webhook_secret) for url in hooks)
+        baseline = (
+            read_baseline(orjson.loads(baseline_file.read_bytes())) if baseline_file else None
+        )
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+    config = Config(
+        secure_cookies=secure_cookies,
+        baseline=baseline,
+        webhooks=webhooks,
+        dead_letters=db.with_suffix(".dead-letters.jsonl"),
     )
+    app = create_app(db, load_classifier(tier or settings.get("tier")), config)
     err.print(f"Stormwatch console on http://{host}:{port}/ (store {db}); Ctrl-C stops it")
     uvicorn.run(app, host=host, port=port, log_level="warning")
 
@@ -627,6 +659,49 @@ def preflight(
             f"  {label}: {p['estimate']:.1%} (95% interval {p['low']:.1%}-{p['high']:.1%}, "
             f"{p['method'].upper()})"
         )
+
+
+@main.group()
+def alerts() -> None:
+    """Alert delivery: Slack-compatible webhooks and HMAC-signed JSON."""
+
+
+webhook_options = [
+    click.option("--hook", "url", required=True, help="The webhook URL."),
+    click.option("--kind", type=click.Choice(["slack", "json"]), default="json", show_default=True),
+    click.option("--secret", envvar="STORMWATCH_WEBHOOK_SECRET", help="HMAC secret (json)."),
+    click.option(
+        "--dead-letters",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=Path("webhooks.dead.jsonl"),
+        show_default=True,
+        help="Where failed deliveries are kept.",
+    ),
+]
+
+
+def _with_webhook_options(fn: Callable) -> Callable:
+    for option in reversed(webhook_options):
+        fn = option(fn)
+    return fn
+
+
+@alerts.command("test")
+@_with_webhook_options
+def alerts_test(url: str, kind: str, secret: str | None, dead_letters: Path) -> None:
+    """Send a test alert to a webhook and say whether it arrived."""
+    from stormwatch.webhooks import Webhook, deliver, trial_alert
+
+    try:
+        hook = Webhook(url, kind, secret)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+    result = deliver(hook, trial_alert(), dead_letters)
+    if not result.ok:
+        raise click.ClickException(
+            f"not delivered after {result.attempts} tries ({result.error}); kept in {dead_letters}"
+        )
+    err.print(f"delivered to {url} (HTTP {result.status}, {result.attempts} try)")
 
 
 def sample_path() -> Path:

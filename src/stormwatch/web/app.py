@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
 from typing import Annotated, Any
@@ -62,7 +62,9 @@ class Config:
     login_rate: float = 0.2  # attempts/s per address (12 a minute), bursts of 5
     secure_cookies: bool = False
     cache_seconds: float = 2.0
-    extra: dict[str, Any] = field(default_factory=dict)
+    baseline: dict[str, Any] | None = None  # the early warning's (from preflight)
+    webhooks: tuple[Any, ...] = ()  # webhooks.Webhook: warning and critical alerts go there
+    dead_letters: Path | None = None
 
 
 class Cache:
@@ -142,11 +144,14 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         live.start()
+        if config.webhooks:
+            threading.Thread(target=_notify, daemon=True, name="stormwatch-notify").start()
         # Warm what the dashboard shows first, so its first load is not the slow one.
         threading.Thread(target=_warm, daemon=True, name="stormwatch-warm").start()
         try:
             yield
         finally:
+            stopping.set()
             live.stop()
             stores.close()
 
@@ -301,6 +306,24 @@ def create_app(
         )
 
     warmed = threading.Event()
+    stopping = threading.Event()
+
+    def _notify() -> None:
+        """Send each new warning or critical alert to every webhook, once. Alerts that
+        existed when the server started were sent (or not) by the run that raised them."""
+        from stormwatch.webhooks import deliver
+
+        def key(alert: dict[str, Any]) -> tuple[str, str, str]:
+            return alert["at"], alert["kind"], alert["level"]
+
+        warmed.wait(timeout=300)
+        sent = {key(a) for a in _detected()}
+        while not stopping.wait(timeout=2.0):
+            for alert in _detected():
+                if alert["level"] in ("warning", "critical") and key(alert) not in sent:
+                    sent.add(key(alert))
+                    for hook in config.webhooks:
+                        deliver(hook, alert, config.dead_letters)
 
     def _warm() -> None:
         try:
@@ -444,7 +467,7 @@ def create_app(
         def compute() -> list[dict[str, Any]]:
             scored = view.scored()
             validation, _ = reference_for(live.model.name, live.model.version)
-            found = detect_alerts(scored, live.model.layout, validation)
+            found = detect_alerts(scored, live.model.layout, validation, baseline=config.baseline)
             return alert_records(stores.get(), scored, live.model.layout, found)
 
         return cache.get(("detected",), len(view), compute)
@@ -677,6 +700,8 @@ def create_app(
             "warm": warmed.is_set(),
             "backlog": live.backlog,
             "labelled": len(live.view),
+            "accepted_since_start": live.accepted_total,
+            "labelled_since_start": live.scored_total,
         }
 
     return app
