@@ -939,6 +939,19 @@ def eval_warning(
     )
 
 
+@eval_command.command("duplicates")
+@data_option
+@click.option("--groups", default=300, show_default=True, help="Planted copy-paste groups.")
+@click.option("--background", default=5000, show_default=True, help="Other real posts.")
+@click.option("--seed", default=0, show_default=True)
+def eval_duplicates(data: Path | None, groups: int, background: int, seed: int) -> None:
+    """Near-duplicate detection on planted copy-paste groups (real TweetEval posts copied
+    with small edits): pair precision and recall, and the time taken."""
+    from stormwatch.evaluation_duplicates import run_duplicates_eval
+
+    emit_json(run_duplicates_eval(data_root(data), groups, background, seed), True, None)
+
+
 @eval_command.command("quantify")
 @data_option
 @click.option("--tier", type=click.Choice(TIERS), default="fast", show_default=True)
