@@ -231,6 +231,10 @@ def test_demo_runs_on_the_bundled_sample(tmp_path):
     warnings = [a for a in summary["alerts"] if a["level"] in ("warning", "critical")]
     assert warnings and "2013-11-13T19" <= warnings[0]["at"] < "2013-11-13T21"
     assert warnings[0]["evidence"]["examples"] and warnings[0]["recommendation"]
+    # The sample's copy-paste wave of young accounts is found and flagged, with evidence.
+    flagged = [g for g in summary["coordination"]["copy_paste_groups"] if g["looks_coordinated"]]
+    assert len(flagged) == 1 and flagged[0]["accounts"] >= 20 and flagged[0]["minutes"] <= 60
+    assert any("days old" in signal for signal in flagged[0]["signals"])
     html = (tmp_path / "demo" / "report.html").read_text(encoding="utf-8")
     assert "5,052" in html and html.count("<svg ") == 4
 

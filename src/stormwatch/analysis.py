@@ -303,6 +303,12 @@ def alert_records(
     return out
 
 
+def _coordination(store: SQLiteStore, model: ModelRef) -> dict[str, Any]:
+    from stormwatch.coordination import coordination
+
+    return coordination(store, model)
+
+
 def summarize(
     store: SQLiteStore,
     model: ModelRef,
@@ -353,6 +359,7 @@ def summarize(
         "windows": windows(scored, model.layout, validation, methods, window_ms)
         if window_ms
         else [],
+        "coordination": _coordination(store, model),
         "alerts": alert_records(
             store,
             scored,

@@ -237,6 +237,7 @@ def build_report(
         "windows": summary["windows"],
         "series": series,
         "alerts": summary["alerts"],
+        "coordination": summary["coordination"],
         "examples": _examples(store, scored, model.layout, examples),
         "accounts": _accounts(store, scored, model.layout, accounts),
         "methods": _methods(model, summary["prevalence"]),

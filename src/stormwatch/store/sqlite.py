@@ -365,6 +365,16 @@ class SQLiteStore:
             for r in rows
         ]
 
+    def originals(self) -> list[tuple[int, str, str, int | None, int | None]]:
+        """Every original post (no reposts): rowid, text, `platform:author`, post time and
+        author-account creation time (epoch ms, None when unknown), in rowid order."""
+        return self.db.execute(
+            "SELECT p.rowid, p.text, p.platform || ':' || coalesce(p.author_id, '?' || p.rowid), "
+            "p.created_ms, a.created_ms FROM posts p LEFT JOIN authors a "
+            "ON a.platform = p.platform AND a.author_id = p.author_id "
+            "WHERE p.repost_of IS NULL ORDER BY p.rowid"
+        ).fetchall()
+
     def authors_of(self, rowids: Sequence[int]) -> list[str]:
         """`platform:author_id` of each post (in the order asked; unknown authors as
         `platform:?rowid` so they never merge)."""
