@@ -318,6 +318,7 @@ def summarize(
     include_non_english: bool = False,
     scored: Scored | None = None,
     baseline: Any = None,
+    with_coordination: bool = True,
 ) -> dict[str, Any]:
     """The summary object of `analyze --json`. Keys are stable; later features add keys.
     `scored` may be passed in when the caller already holds the (filtered) probabilities."""
@@ -359,7 +360,7 @@ def summarize(
         "windows": windows(scored, model.layout, validation, methods, window_ms)
         if window_ms
         else [],
-        "coordination": _coordination(store, model),
+        "coordination": _coordination(store, model) if with_coordination else None,
         "alerts": alert_records(
             store,
             scored,

@@ -86,11 +86,13 @@ class Cache:
         self._jobs: queue.Queue = queue.Queue()
         threading.Thread(target=self._work, daemon=True, name="stormwatch-cache").start()
 
-    def get(self, key: tuple, size: int, compute: Callable[[], Any]) -> Any:
+    def get(
+        self, key: tuple, size: int, compute: Callable[[], Any], every: float | None = None
+    ) -> Any:
         hit = self._items.get(key)
         if hit is None or (hit[1] != size and hit[3] < self.quick):
             return self._compute(key, size, compute)
-        if hit[1] != size and time.monotonic() - hit[0] >= self.seconds:
+        if hit[1] != size and time.monotonic() - hit[0] >= (every or self.seconds):
             with self._lock:
                 fresh = key not in self._queued
                 self._queued.add(key)
@@ -300,8 +302,13 @@ def create_app(
                     window_ms,
                     all_languages,
                     scored=view.scored(reposts, all_languages),
+                    with_coordination=False,  # slow on big stores: its own, slower cache
                 )
-                | {"backlog": live.backlog, "scorer_error": live.last_error}
+                | {
+                    "backlog": live.backlog,
+                    "scorer_error": live.last_error,
+                    "coordination": _coordination(),
+                }
             ),
         )
 
@@ -317,19 +324,39 @@ def create_app(
             return alert["at"], alert["kind"], alert["level"]
 
         warmed.wait(timeout=300)
-        sent = {key(a) for a in _detected()}
-        while not stopping.wait(timeout=2.0):
-            for alert in _detected():
-                if alert["level"] in ("warning", "critical") and key(alert) not in sent:
-                    sent.add(key(alert))
-                    for hook in config.webhooks:
-                        deliver(hook, alert, config.dead_letters)
+        try:
+            sent = {key(a) for a in _detected()}
+            while not stopping.wait(timeout=2.0):
+                for alert in _detected():
+                    if alert["level"] in ("warning", "critical") and key(alert) not in sent:
+                        sent.add(key(alert))
+                        for hook in config.webhooks:
+                            deliver(hook, alert, config.dead_letters)
+        except Exception:
+            # Only expected at shutdown (the store closed under it); deliveries record
+            # their own failures in the dead letters.
+            if not stopping.is_set():
+                raise
+
+    def _coordination() -> dict[str, Any]:
+        """Copy-paste groups and concentration, recomputed at most once a minute."""
+        from stormwatch.coordination import coordination
+
+        return cache.get(
+            ("coordination",),
+            len(live.view),
+            lambda: coordination(stores.get(), live.model),
+            every=60.0,
+        )
 
     def _warm() -> None:
+        """Best effort: a server stopped while warming just stops warming."""
         try:
             live.ready.wait(timeout=300)
             _summary(None, False, False)
             _counters()
+        except Exception:
+            pass
         finally:
             warmed.set()
 
