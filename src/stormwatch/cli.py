@@ -914,23 +914,20 @@ def eval_warning(
     table = Table(title=f"eval warning — {tier} tier, streams from the {split} split")
     for column in ("rule", "false alarms / week", "delay median min", "p90 min", "detected"):
         table.add_column(column, justify="right")
-    for level in ("watch", "warning", "critical"):
-        delay = report["hijack"][level]["minutes"]
-        table.add_row(
+    rows = [
+        (
             f"Stormwatch {level}+",
-            f"{report['calm']['false_alarms_per_week'][level]:.3f}",
-            str(delay["median"]),
-            str(delay["p90"]),
-            delay["detected"],
+            report["calm"]["false_alarms_per_week"][level],
+            report["hijack"][level]["minutes"],
         )
-    for name, row in report["spike_rule"].items():
-        delay = row["minutes"]
+        for level in ("watch", "warning", "critical")
+    ] + [
+        (f"spike rule {name}", row["false_alarms_per_week"], row["minutes"])
+        for name, row in report["spike_rule"].items()
+    ]
+    for name, false_alarms, delay in rows:
         table.add_row(
-            f"spike rule {name}",
-            f"{row['false_alarms_per_week']:.3f}",
-            str(delay["median"]),
-            str(delay["p90"]),
-            delay["detected"],
+            name, f"{false_alarms:.3f}", str(delay["median"]), str(delay["p90"]), delay["detected"]
         )
     Console().print(table)
     err.print(

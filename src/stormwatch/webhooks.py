@@ -31,9 +31,9 @@ def signature(secret: str, timestamp: str, body: bytes) -> str:
 
 def slack_body(alert: dict[str, Any]) -> dict[str, Any]:
     """Slack's incoming-webhook shape: a `text` fallback and one section block."""
-    from stormwatch.web.queries import alert_message
+    from stormwatch.core.warning import describe
 
-    text = alert_message(alert)
+    text = describe(alert)
     return {
         "text": text,
         "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text}}],

@@ -377,3 +377,22 @@ def _poisson_tail(k: int, mean: float) -> float:
     from scipy.stats import poisson
 
     return float(poisson.sf(k - 1, mean))
+
+
+def describe(alert: dict[str, Any]) -> str:
+    """One line a person can act on: what, how much, and what to do."""
+    evidence = alert["evidence"]
+    if alert["kind"] == "hostility":
+        parts = [
+            f"{label} {e['share']:.0%} (at least {e['low']:.0%}; baseline {e['baseline']:.0%})"
+            for label, e in evidence["labels"].items()
+        ]
+        what = "Hostility beyond the baseline: " + ", ".join(parts)
+    elif alert["kind"] == "volume_burst":
+        what = f"Volume burst: {evidence['posts']:,} posts, {evidence['ratio']}x the expected"
+    else:
+        what = (
+            f"{alert['kind'].replace('_', ' ').capitalize()}: {evidence['share']:.0%} "
+            f"(baseline {evidence['baseline']:.0%})"
+        )
+    return f"{alert['level'].upper()} — {what}. Recommended: {alert['recommendation']}."

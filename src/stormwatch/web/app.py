@@ -129,13 +129,15 @@ def create_app(
 ) -> FastAPI:
     """The console app over the store at `db`. The scorer thread runs while the app does."""
     from stormwatch import settings
-    from stormwatch.models import load_classifier
+    from stormwatch.models import load_classifier, reference_for
 
     config = config or Config()
     classifier = classifier or load_classifier(settings.get("tier"))
     stores = Stores(db)
     live = Live(stores, classifier, config.batch_size, config.max_wait, config.max_backlog)
     cache = Cache(config.cache_seconds)
+    # The shipped validation predictions and default methods of the model in use.
+    validation, methods = reference_for(live.model.name, live.model.version)
     ingest_limiter = RateLimiter(config.ingest_rate, 2 * config.ingest_rate)
     login_limiter = RateLimiter(config.login_rate, 5)
     templates = Jinja2Templates(directory=str(PACKAGE / "templates"))
@@ -396,6 +398,14 @@ def create_app(
     def timeline(who: Annotated[Principal, Depends(reader)], window: str = "5m") -> dict[str, Any]:
         return _timeline(_window(window) or 300_000)
 
+    def _prevalence_windows(width_ms: int) -> list[dict[str, Any]]:
+        view = live.view
+        return cache.get(
+            ("prevalence", width_ms),
+            len(view),
+            lambda: windows(view.scored(), live.model.layout, validation, methods, width_ms),
+        )
+
     @app.get("/api/v1/prevalence", tags=["read"], summary="Prevalence with 95% intervals")
     def prevalence(
         who: Annotated[Principal, Depends(reader)], window: str | None = None
@@ -403,15 +413,7 @@ def create_app(
         width_ms = _window(window)
         out = {"overall": _summary(None, False, False)["prevalence"], "windows": []}
         if width_ms:
-            view = live.view
-            from stormwatch.models import reference_for
-
-            validation, methods = reference_for(live.model.name, live.model.version)
-            out["windows"] = cache.get(
-                ("prevalence", width_ms),
-                len(view),
-                lambda: windows(view.scored(), live.model.layout, validation, methods, width_ms),
-            )
+            out["windows"] = _prevalence_windows(width_ms)
         return out
 
     @app.get("/api/v1/posts", tags=["read"], summary="Posts, newest first, with filters")
@@ -487,13 +489,11 @@ def create_app(
     def _detected() -> list[dict[str, Any]]:
         """The early warning run over every labelled post so far (cached per view size)."""
         from stormwatch.analysis import alert_records, detect_alerts
-        from stormwatch.models import reference_for
 
         view = live.view
 
         def compute() -> list[dict[str, Any]]:
             scored = view.scored()
-            validation, _ = reference_for(live.model.name, live.model.version)
             found = detect_alerts(scored, live.model.layout, validation, baseline=config.baseline)
             return alert_records(stores.get(), scored, live.model.layout, found)
 
@@ -590,15 +590,7 @@ def create_app(
             width_ms = _window(window) or 300_000
         data = _timeline(width_ms)
         if name == "prevalence":
-            from stormwatch.models import reference_for
-
-            validation, methods = reference_for(live.model.name, live.model.version)
-            view = live.view
-            rows = cache.get(
-                ("prevalence", width_ms),
-                len(view),
-                lambda: windows(view.scored(), live.model.layout, validation, methods, width_ms),
-            )
+            rows = _prevalence_windows(width_ms)
         else:
             rows = [{"start": s, "prevalence": {}} for s in data["starts"]]
         report = {

@@ -9,6 +9,7 @@ import numpy as np
 
 from stormwatch.core.labels import Layout, hard_labels, labels_record
 from stormwatch.core.triage import group_questions, priority, split_questions
+from stormwatch.core.warning import describe
 from stormwatch.sources.timeparse import from_ms, iso, parse_time, to_ms
 from stormwatch.store.base import StoredPost
 from stormwatch.store.console import ConsoleStore, QuestionState
@@ -219,24 +220,5 @@ def alerts(
     for alert in detected:
         at_ms = to_ms(parse_time(alert["at"]))
         if at_ms is not None and at_ms >= latest_ms - recent_minutes * 60_000:
-            out.append(alert | {"message": alert_message(alert)})
+            out.append(alert | {"message": describe(alert)})
     return out
-
-
-def alert_message(alert: dict[str, Any]) -> str:
-    """One line a person can act on: what, how much, and what to do."""
-    evidence = alert["evidence"]
-    if alert["kind"] == "hostility":
-        parts = [
-            f"{label} {e['share']:.0%} (at least {e['low']:.0%}; baseline {e['baseline']:.0%})"
-            for label, e in evidence["labels"].items()
-        ]
-        what = "Hostility beyond the baseline: " + ", ".join(parts)
-    elif alert["kind"] == "volume_burst":
-        what = f"Volume burst: {evidence['posts']:,} posts, {evidence['ratio']}x the expected"
-    else:
-        what = (
-            f"{alert['kind'].replace('_', ' ').capitalize()}: {evidence['share']:.0%} "
-            f"(baseline {evidence['baseline']:.0%})"
-        )
-    return f"{alert['level'].upper()} — {what}. Recommended: {alert['recommendation']}."
