@@ -177,3 +177,45 @@ def create_console_tables(db: sqlite3.Connection) -> None:
         CREATE INDEX question_actions_post ON question_actions (post_rowid);
         """,
     )
+
+
+@migration(4)
+def create_live_source_tables(db: sqlite3.Connection) -> None:
+    """Live connectors: where each source may resume from (committed with the posts it
+    covers), deletions honoured as tombstones (the row stays so a repeated event cannot bring
+    the post back, and rowids stay dense), and the outbox of answers posted back as replies."""
+    _run_script(
+        db,
+        """
+        ALTER TABLE posts ADD COLUMN deleted_ms INTEGER;
+        CREATE TABLE source_cursors (
+            source TEXT PRIMARY KEY,
+            cursor TEXT NOT NULL,
+            updated_ms INTEGER NOT NULL
+        );
+        CREATE TABLE source_health (
+            source TEXT PRIMARY KEY,
+            snapshot TEXT NOT NULL,
+            updated_ms INTEGER NOT NULL
+        );
+        CREATE TABLE replies (
+            reply_id INTEGER PRIMARY KEY,
+            post_rowid INTEGER NOT NULL REFERENCES posts (rowid),
+            platform TEXT NOT NULL,
+            text TEXT NOT NULL,
+            idempotency_key TEXT NOT NULL UNIQUE,
+            status TEXT NOT NULL
+                CHECK (status IN ('draft', 'sending', 'sent', 'failed', 'uncertain')),
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt_ms INTEGER NOT NULL DEFAULT 0,
+            last_error TEXT,
+            remote_id TEXT,
+            remote_url TEXT,
+            username TEXT,
+            created_ms INTEGER NOT NULL,
+            sent_ms INTEGER
+        );
+        CREATE INDEX replies_post ON replies (post_rowid);
+        CREATE INDEX replies_open ON replies (status) WHERE status IN ('draft', 'sending', 'failed')
+        """,
+    )

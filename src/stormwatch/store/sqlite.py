@@ -115,9 +115,20 @@ class SQLiteStore:
 
     # --- posts ------------------------------------------------------------------------
 
-    def add_posts(self, posts: Sequence[Post], run_id: int | None = None) -> AddResult:
-        """Insert posts not already stored (by platform and id); returns how many were new."""
+    def add_posts(
+        self,
+        posts: Sequence[Post],
+        run_id: int | None = None,
+        cursors: Mapping[str, str] | None = None,
+    ) -> AddResult:
+        """Insert posts not already stored (by platform and id); returns how many were new.
+
+        `cursors` (live source -> resume point) are committed in the same transaction, so a
+        source never resumes past a post that was not stored."""
         if not posts:
+            if cursors:
+                with self.transaction() as db:
+                    self._save_cursors(db, cursors)
             return AddResult(0, 0)
         english = english_mask([p.text for p in posts], [p.lang for p in posts])
         rows = [
@@ -159,7 +170,93 @@ class SQLiteStore:
             inserted = db.total_changes - before
             if authors:
                 db.executemany(_UPSERT_AUTHOR, list(authors.values()))
+            if cursors:
+                self._save_cursors(db, cursors)
         return AddResult(inserted, len(rows) - inserted)
+
+    # --- live sources: resume points, deletions, edits -----------------------------------
+
+    @staticmethod
+    def _save_cursors(db: sqlite3.Connection, cursors: Mapping[str, str]) -> None:
+        now = int(time.time() * 1000)
+        db.executemany(
+            "INSERT INTO source_cursors (source, cursor, updated_ms) VALUES (?, ?, ?) "
+            "ON CONFLICT (source) DO UPDATE SET cursor = excluded.cursor, "
+            "updated_ms = excluded.updated_ms",
+            [(name, value, now) for name, value in cursors.items()],
+        )
+
+    def cursor(self, source: str) -> str | None:
+        """Where a live source may resume from, as it last committed it."""
+        row = self.db.execute(
+            "SELECT cursor FROM source_cursors WHERE source = ?", (source,)
+        ).fetchone()
+        return None if row is None else str(row[0])
+
+    def delete_posts(self, platform: str, post_ids: Sequence[str]) -> list[int]:
+        """Honour deletions: the text, original and scores go, a tombstone stays (so a
+        repeated event cannot bring the post back). Returns the rowids tombstoned now."""
+        now = int(time.time() * 1000)
+        done: list[int] = []
+        with self.transaction() as db:
+            for post_id in post_ids:
+                row = db.execute(
+                    "SELECT rowid FROM posts WHERE platform = ? AND post_id = ? "
+                    "AND deleted_ms IS NULL",
+                    (platform, post_id),
+                ).fetchone()
+                if row is None:
+                    continue
+                db.execute(
+                    "UPDATE posts SET text = '', raw = NULL, deleted_ms = ? WHERE rowid = ?",
+                    (now, row[0]),
+                )
+                db.execute("DELETE FROM scores WHERE post_rowid = ?", (row[0],))
+                done.append(int(row[0]))
+        return done
+
+    def post_id_where(self, platform: str, raw_key: str, value: str) -> str | None:
+        """The stored id of a post whose original has `raw_key` == value (Mastodon deletes
+        name the instance-local id, while posts are keyed on their global uri)."""
+        row = self.db.execute(
+            "SELECT post_id FROM posts WHERE platform = ? AND json_valid(raw) "
+            "AND json_extract(raw, ?) = ? LIMIT 1",
+            (platform, f"$.{raw_key}", value),
+        ).fetchone()
+        return None if row is None else str(row[0])
+
+    def edit_posts(self, posts: Sequence[Post]) -> list[int]:
+        """Apply edits to stored posts (new text, tags, original); their scores are dropped
+        so they are scored again. Posts not stored are left alone. Returns rowids changed."""
+        changed: list[int] = []
+        english = english_mask([p.text for p in posts], [p.lang for p in posts])
+        with self.transaction() as db:
+            for post, is_english in zip(posts, english, strict=True):
+                row = db.execute(
+                    "SELECT rowid, text FROM posts WHERE platform = ? AND post_id = ? "
+                    "AND deleted_ms IS NULL",
+                    (post.platform, post.id),
+                ).fetchone()
+                if row is None:
+                    continue
+                db.execute(
+                    "UPDATE posts SET text = ?, lang = ?, hashtags = ?, mentions = ?, urls = ?, "
+                    "raw = ?, english = ? WHERE rowid = ?",
+                    (
+                        post.text,
+                        post.lang,
+                        _json_list(post.hashtags),
+                        _json_list(post.mentions),
+                        _json_list(post.urls),
+                        post.raw,
+                        int(is_english),
+                        row[0],
+                    ),
+                )
+                if row[1] != post.text:
+                    db.execute("DELETE FROM scores WHERE post_rowid = ?", (row[0],))
+                    changed.append(int(row[0]))
+        return changed
 
     def existing(self, keys: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
         """Which (platform, post id) pairs are stored already."""
@@ -232,7 +329,8 @@ class SQLiteStore:
     def unscored(self, model: ModelRef, after_rowid: int, limit: int) -> list[tuple[int, str]]:
         """Up to `limit` posts after a rowid that this model has not scored, in rowid order."""
         return self.db.execute(
-            "SELECT p.rowid, p.text FROM posts p WHERE p.rowid > ? AND NOT EXISTS "
+            "SELECT p.rowid, p.text FROM posts p WHERE p.rowid > ? AND p.deleted_ms IS NULL "
+            "AND NOT EXISTS "
             "(SELECT 1 FROM scores s WHERE s.model_id = ? AND s.post_rowid = p.rowid) "
             "ORDER BY p.rowid LIMIT ?",
             (after_rowid, model.id, limit),
@@ -284,7 +382,7 @@ class SQLiteStore:
             rows = self.db.execute(
                 f"SELECT {_POST_COLUMNS}, s.proba FROM {_POST_JOIN} "
                 "LEFT JOIN scores s ON s.model_id = ? AND s.post_rowid = p.rowid "
-                "WHERE p.rowid > ? ORDER BY p.rowid LIMIT ?",
+                "WHERE p.rowid > ? AND p.deleted_ms IS NULL ORDER BY p.rowid LIMIT ?",
                 (model_id, after, batch),
             ).fetchall()
             if not rows:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -171,11 +171,22 @@ class Live:
     def accept(self, posts: Sequence[Post]) -> AddResult:
         """Store posts (committed before returning) and wake the scorer."""
         result = self.stores.get().add_posts(posts)
-        self.backlog += result.inserted
-        self.accepted_total += result.inserted
-        if result.inserted:
-            self._wake.set()
+        self.notify(result.inserted)
         return result
+
+    def notify(self, inserted: int, rescore: Sequence[int] = ()) -> None:
+        """Another writer committed `inserted` new posts, and dropped the scores of the
+        `rescore` rowids (edited posts): wake the scorer."""
+        self.backlog += inserted + len(rescore)
+        self.accepted_total += inserted
+        if rescore:
+            with self._view_lock:
+                self._rescore_from = min(self._rescore_from or rescore[0], *rescore) - 1
+        if inserted or rescore:
+            self._wake.set()
+
+    _rescore_from: int | None = None
+    on_scored: Callable[[Sequence[int]], None] | None = None  # e.g. to measure lag
 
     # --- scoring -----------------------------------------------------------------------
 
@@ -204,6 +215,9 @@ class Live:
                 and not self._stop.is_set()
             ):
                 time.sleep(0.05)
+            with self._view_lock:
+                if self._rescore_from is not None:
+                    after, self._rescore_from = min(after, self._rescore_from), None
             try:
                 after = self.score_pending(after)
                 self.last_error = None
@@ -227,6 +241,8 @@ class Live:
             self.backlog = max(0, self.backlog - len(rowids))
             self.scored_total += len(rowids)
             after = rowids[-1]
+            if self.on_scored is not None:
+                self.on_scored(rowids)
             self.refresh()
         return after
 

@@ -1,0 +1,236 @@
+"""X API v2: the filtered stream (rules managed, keep-alives watched, reconnect with back-off)
+and recent-search backfill, so a disconnect or a restart leaves no gap.
+
+Wire format: `GET /2/tweets/search/stream` answers chunked, newline-delimited JSON, one tweet
+object per line (`data`, `includes`, `matching_rules`), with `\\r\\n` keep-alives about every
+20 s. The cursor is the newest tweet id stored; after any gap the recent-search endpoint is
+paged (`next_token`) from that id, honouring `x-rate-limit-remaining/reset`.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import orjson
+
+from stormwatch.records import Reject
+from stormwatch.sources.backoff import Backoff, Clock, retry_after_seconds
+from stormwatch.sources.credentials import Secret
+from stormwatch.sources.errors import MalformedRecord, NotAPost
+from stormwatch.sources.live import Fatal, LiveSource, Sink, Stalled, check_response
+from stormwatch.sources.sse import LineSplitter
+from stormwatch.sources.x import posts_from_v2
+
+API = "https://api.x.com"
+TWEET_FIELDS = (
+    "created_at,author_id,lang,entities,public_metrics,referenced_tweets,conversation_id,note_tweet"
+)
+USER_FIELDS = "created_at,username,name,public_metrics"
+EXPANSIONS = "author_id,referenced_tweets.id"
+RULE_TAG = "stormwatch"
+
+
+@dataclass(frozen=True)
+class Rule:
+    value: str
+    tag: str = RULE_TAG
+
+
+def _newer(a: str | None, b: str | None) -> str | None:
+    """The newer of two tweet ids (snowflakes: compare as numbers)."""
+    if a is None or b is None:
+        return a or b
+    return a if int(a) >= int(b) else b
+
+
+class XStream(LiveSource):
+    name = "x"
+    platform = "x"
+
+    def __init__(
+        self,
+        rules: Sequence[str],
+        bearer: Secret,
+        api: str = API,
+        stall_s: float = 20.0,
+        backfill: bool = True,
+        clock: Clock | None = None,
+        backoff: Backoff | None = None,
+        client: httpx.Client | None = None,
+    ) -> None:
+        super().__init__(clock, backoff)
+        if not rules:
+            raise ValueError("give at least one X rule, e.g. --x-rule '#AskX -is:retweet'")
+        self.rules = [Rule(r, f"{RULE_TAG}:{i}") for i, r in enumerate(rules)]
+        self.api = api.rstrip("/")
+        self.stall_s = stall_s
+        self.backfill_enabled = backfill
+        self._bearer = bearer
+        self._client = client or httpx.Client(timeout=30.0)
+        self._rules_synced = False
+        self._line = 0
+
+    # --- HTTP helpers ------------------------------------------------------------------
+
+    def close(self) -> None:
+        self._client.close()
+
+    def _headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self._bearer.reveal()}", "User-Agent": "stormwatch"}
+
+    def _json(self, method: str, path: str, **kwargs: Any) -> tuple[dict[str, Any], httpx.Headers]:
+        response = self._client.request(
+            method, f"{self.api}{path}", headers=self._headers(), **kwargs
+        )
+        check_response(response, self.clock.now())
+        return orjson.loads(response.content) if response.content else {}, response.headers
+
+    # --- rules -------------------------------------------------------------------------
+
+    def sync_rules(self) -> dict[str, int]:
+        """Make the stream's rules ours: add the missing ones, delete stale Stormwatch rules
+        (other tools' rules, without our tag, are left alone)."""
+        current, _ = self._json("GET", "/2/tweets/search/stream/rules")
+        existing = [r for r in current.get("data") or [] if isinstance(r, dict)]
+        wanted = {(r.value, r.tag) for r in self.rules}
+        have = {(r.get("value"), r.get("tag")) for r in existing}
+        stale = [
+            r["id"]
+            for r in existing
+            if str(r.get("tag", "")).startswith(RULE_TAG)
+            and (r.get("value"), r.get("tag")) not in wanted
+        ]
+        missing = [{"value": v, "tag": t} for v, t in sorted(wanted - have)]
+        if stale:
+            self._json("POST", "/2/tweets/search/stream/rules", json={"delete": {"ids": stale}})
+        if missing:
+            answer, _ = self._json("POST", "/2/tweets/search/stream/rules", json={"add": missing})
+            errors = answer.get("errors") or []
+            refused = [
+                e for e in errors if isinstance(e, dict) and e.get("title") != "DuplicateRule"
+            ]
+            if refused:
+                raise Fatal(f"X refused the rule: {refused[0].get('details') or refused[0]}")
+        self._rules_synced = True
+        return {"added": len(missing), "deleted": len(stale)}
+
+    # --- stream ------------------------------------------------------------------------
+
+    def session(self, sink: Sink, stop: threading.Event) -> None:
+        if not self._rules_synced:
+            self.sync_rules()
+        params = {
+            "tweet.fields": TWEET_FIELDS,
+            "user.fields": USER_FIELDS,
+            "expansions": EXPANSIONS,
+        }
+        timeout = httpx.Timeout(connect=10.0, read=self.stall_s, write=10.0, pool=10.0)
+        splitter = LineSplitter()
+        try:
+            with self._client.stream(
+                "GET",
+                f"{self.api}/2/tweets/search/stream",
+                params=params,
+                headers=self._headers(),
+                timeout=timeout,
+            ) as response:
+                check_response(response, self.clock.now())
+                self.connected()
+                if self.backfill_enabled and self.cursor is not None:
+                    self.backfill(sink, stop)
+                for chunk in response.iter_raw():
+                    for line in splitter.feed(chunk):
+                        self._line += 1
+                        self.health.event(self.clock.now())
+                        if line.strip():
+                            self._handle(line, sink)
+                    if stop.is_set():
+                        return
+        except httpx.ReadTimeout:
+            raise Stalled(
+                f"nothing from X for {self.stall_s:.0f} s (keep-alives stopped)"
+            ) from None
+        finally:
+            if splitter.pending.strip():
+                self.health.drop("line cut off by a disconnect (recovered by backfill)")
+
+    def _handle(self, line: bytes, sink: Sink) -> None:
+        text = line.decode("utf-8", errors="replace")
+        try:
+            obj = orjson.loads(line)
+            if not isinstance(obj, dict):
+                raise MalformedRecord("a stream line that is not a JSON object")
+            if "data" not in obj and "errors" in obj:
+                raise NotAPost(f"X stream notice: {orjson.dumps(obj['errors'])[:200].decode()}")
+            posts = posts_from_v2(obj, raw=text)
+        except NotAPost as exc:
+            self.health.drop("stream notice (not a post)")
+            sink.reject(Reject(self.name, self._line, str(exc), text[:2000], kind="skipped"))
+            return
+        except (orjson.JSONDecodeError, MalformedRecord) as exc:
+            self.health.drop("malformed")
+            sink.reject(Reject(self.name, self._line, str(exc)[:200], text[:2000]))
+            return
+        newest = max((p.id for p in posts), key=int)
+        self.cursor = _newer(self.cursor, newest)
+        created = [p.created_at.timestamp() for p in posts if p.created_at]
+        self.health.counted(len(posts), self.clock.now(), max(created) if created else None)
+        sink.posts(self.name, posts, self._safe_cursor())
+
+    # --- backfill ----------------------------------------------------------------------
+
+    _gap_from: str | None = None
+
+    def _safe_cursor(self) -> str | None:
+        """While a gap is being filled, the resume point stays at its start."""
+        return self._gap_from or self.cursor
+
+    def backfill(self, sink: Sink, stop: threading.Event) -> int:
+        """Every tweet since the cursor, through recent search (newest first, paged)."""
+        since = self.cursor
+        if since is None:
+            return 0
+        self._gap_from = since
+        found = 0
+        newest = since
+        try:
+            for rule in self.rules:
+                token: str | None = None
+                while not stop.is_set():
+                    params = {
+                        "query": rule.value,
+                        "since_id": since,
+                        "max_results": "100",
+                        "tweet.fields": TWEET_FIELDS,
+                        "user.fields": USER_FIELDS,
+                        "expansions": EXPANSIONS,
+                    }
+                    if token:
+                        params["next_token"] = token
+                    page, headers = self._json("GET", "/2/tweets/search/recent", params=params)
+                    self._respect_rate_limit(headers, stop)
+                    posts = posts_from_v2(page) if page.get("data") else []
+                    if posts:
+                        found += len(posts)
+                        newest = _newer(newest, max((p.id for p in posts), key=int)) or newest
+                        sink.posts(self.name, posts, since)
+                    token = (page.get("meta") or {}).get("next_token")
+                    if not token:
+                        break
+        finally:
+            self._gap_from = None
+        self.cursor = _newer(self.cursor, newest)
+        self.health.backfilled += found
+        sink.posts(self.name, [], self.cursor)  # the gap is closed: commit the cursor
+        return found
+
+    def _respect_rate_limit(self, headers: httpx.Headers, stop: threading.Event) -> None:
+        remaining = headers.get("x-rate-limit-remaining")
+        if remaining is not None and remaining.strip() == "0":
+            wait = retry_after_seconds(headers, self.clock.now()) or 60.0
+            self.health.next_try_in = wait
+            self.clock.sleep(wait, stop)

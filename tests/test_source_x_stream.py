@@ -1,0 +1,115 @@
+"""The X filtered-stream connector against a fake X that misbehaves on purpose."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from live_sources import FakeClock, RecordingSink
+from stormwatch.fakes.x import FakeX
+from stormwatch.sources.credentials import Secret
+from stormwatch.sources.x_stream import XStream
+
+
+def _run(fake: FakeX, sessions: int, **kwargs) -> tuple[XStream, RecordingSink, FakeClock]:
+    clock = FakeClock()
+    source = XStream(
+        ["#AskX -is:retweet"],
+        Secret("bearer-secret-123"),
+        api=fake.url,
+        stall_s=0.5,
+        clock=clock,
+        **kwargs,
+    )
+    sink = RecordingSink()
+    stop = threading.Event()
+    source.run(sink, stop, max_sessions=sessions)
+    return source, sink, clock
+
+
+def test_every_tweet_stored_once_through_drops_silence_errors_and_repeats():
+    scripts = [
+        [("send", 5), ("keepalive",), ("repeat",), ("malformed",), ("send", 3), ("cut",)],
+        [("status", 503, None)],
+        [("status", 429, 2)],
+        [("publish", 4), ("send", 2), ("silent", 1.0)],
+        [("send", 3), ("close",)],
+    ]
+    with FakeX(scripts) as fake:
+        source, sink, clock = _run(fake, sessions=5)
+    created = [t["data"]["id"] for t in fake.tweets]
+    # the tweet cut mid-line and the four published while away came back through search
+    assert set(sink.stored) == set(created)
+    assert len(created) == 5 + 3 + 1 + 4 + 2 + 3
+    assert source.health.backfilled >= 5
+    # the malformed line is kept with its line number, never dropped silently
+    [reject] = sink.rejects
+    assert reject.kind == "malformed" and reject.line == 8 and '"text"' in reject.raw
+    assert source.health.dropped["malformed"] == 1
+    assert source.health.dropped["line cut off by a disconnect (recovered by backfill)"] == 1
+    # back-off as X documents: network linear from 250 ms, HTTP exponential from 5 s,
+    # 429 from 60 s; a connection that delivers resets the count
+    assert [(k, w) for k, w in source.waits] == [
+        ("network", 0.25),  # cut mid-line
+        ("http", 5.0),  # 503
+        ("rate_limit", 60.0),  # 429 (its Retry-After of 2 s is shorter)
+        ("network", 0.25),  # went silent: stalled
+        ("network", 0.25),  # clean close
+    ]
+    assert clock.sleeps == [w for _, w in source.waits]
+
+
+def test_rules_are_synced_without_touching_other_tools_rules():
+    with FakeX([[("close",)]]) as fake:
+        fake.rules.append({"id": "901", "value": "#Old", "tag": "stormwatch:0"})
+        _run(fake, sessions=1)
+        values = {(r["value"], r["tag"]) for r in fake.rules}
+    assert ("#AskX -is:retweet", "stormwatch:0") in values
+    assert ("other tool", "x") in values  # not ours: left alone
+    assert ("#Old", "stormwatch:0") not in values
+
+
+def test_backoff_grows_and_caps_as_documented():
+    from stormwatch.sources.backoff import Backoff
+
+    b = Backoff()
+    assert [b.delay("network") for _ in range(70)][-1] == 16.0
+    b.reset()
+    assert [b.delay("http") for _ in range(8)] == [5, 10, 20, 40, 80, 160, 320, 320]
+    b.reset()
+    assert [b.delay("rate_limit") for _ in range(3)] == [60, 120, 240]
+    assert b.delay("rate_limit", retry_after=900) == 900
+
+
+def test_restart_resumes_from_the_stored_cursor_through_search():
+    with FakeX([[("send", 3), ("close",)], [("publish", 25), ("close",)]]) as fake:
+        first, sink, _ = _run(fake, sessions=1)
+        cursor = first.cursor
+        clock = FakeClock()
+        again = XStream(["#AskX"], Secret("t0ken-abc"), api=fake.url, stall_s=0.5, clock=clock)
+        again.cursor = cursor  # as `listen` restores it from the store
+        sink2 = RecordingSink()
+        again.run(sink2, threading.Event(), max_sessions=1)
+    assert len(sink2.stored) == 25  # paged (10 per page) from the cursor, none before it
+    assert sink2.cursors[-1][1] == fake.tweets[-1]["data"]["id"]
+    # while the gap was being filled, the committed cursor stayed at its start
+    assert all(c == cursor for _, c in sink2.cursors[:-1])
+
+
+def test_bad_credentials_stop_the_source_with_a_redacted_error():
+    with FakeX([]) as fake:
+        fake.http.routes[("GET", "/2/tweets/search/stream/rules")] = lambda req: req.reply(
+            401, {"title": "Unauthorized", "detail": "token bearer-secret-123 invalid"}
+        )
+        source, _, _ = _run(fake, sessions=3)
+    assert source.health.state == "failed"
+    assert "bearer-secret-123" not in (source.health.last_error or "")
+    assert "***" in (source.health.last_error or "")
+
+
+@pytest.mark.parametrize("n", [0])
+def test_authorization_header_carries_the_bearer(n):
+    with FakeX([[("close",)]]) as fake:
+        _run(fake, sessions=1)
+    assert fake.auth and all(a == "Bearer bearer-secret-123" for a in fake.auth)
