@@ -84,7 +84,7 @@ def test_backoff_grows_and_caps_as_documented():
 
 def test_restart_resumes_from_the_stored_cursor_through_search():
     with FakeX([[("send", 3), ("close",)], [("publish", 25), ("close",)]]) as fake:
-        first, sink, _ = _run(fake, sessions=1)
+        first, _, _ = _run(fake, sessions=1)
         cursor = first.cursor
         clock = FakeClock()
         again = XStream(["#AskX"], Secret("t0ken-abc"), api=fake.url, stall_s=0.5, clock=clock)

@@ -56,6 +56,7 @@ class MastodonStream(LiveSource):
         tag: str,
         token: Secret | None,
         transport: Literal["sse", "websocket"] = "sse",
+        streaming: str | None = None,
         stall_s: float = 90.0,
         backfill: bool = True,
         clock: Clock | None = None,
@@ -65,6 +66,8 @@ class MastodonStream(LiveSource):
         super().__init__(clock, backoff)
         self.instance = instance.rstrip("/")
         self.tag = tag.lstrip("#")
+        # The streaming API may live on its own host (the instance's `urls.streaming`).
+        self.streaming = (streaming or self.instance).rstrip("/")
         self.transport = transport
         self.stall_s = stall_s
         self.backfill_enabled = backfill
@@ -96,7 +99,7 @@ class MastodonStream(LiveSource):
         try:
             with self._client.stream(
                 "GET",
-                f"{self.instance}/api/v1/streaming/hashtag",
+                f"{self.streaming}/api/v1/streaming/hashtag",
                 params={"tag": self.tag},
                 headers=self._headers(),
                 timeout=timeout,
@@ -122,7 +125,7 @@ class MastodonStream(LiveSource):
     # --- WebSocket ---------------------------------------------------------------------
 
     def _websocket(self, sink: Sink, stop: threading.Event) -> None:
-        url = self.instance.replace("https://", "wss://").replace("http://", "ws://")
+        url = self.streaming.replace("https://", "wss://").replace("http://", "ws://")
         with connect(
             f"{url}/api/v1/streaming",
             additional_headers=self._headers(),
