@@ -5,7 +5,6 @@ from __future__ import annotations
 import threading
 
 from live_sources import FakeClock, RecordingSink
-
 from stormwatch.fakes.jetstream import FakeJetstream
 from stormwatch.sources.jetstream import REWIND_US, Jetstream
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import threading
 
 import pytest
-from live_sources import FakeClock, RecordingSink
 
+from live_sources import FakeClock, RecordingSink
 from stormwatch.fakes.mastodon import FakeMastodon
 from stormwatch.sources.credentials import Secret
 from stormwatch.sources.mastodon_stream import MastodonStream, link_url

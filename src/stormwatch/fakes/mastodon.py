@@ -23,6 +23,7 @@ from stormwatch.fakes.http import FakeHTTPServer, Request
 
 Step = tuple[Any, ...]
 HOST = "fake.social"
+_TAG_LINK = f'<a href="https://{HOST}/tags/AskX" class="mention hashtag">#<span>AskX</span></a>'
 
 
 def make_status(n: int, text: str | None = None) -> dict[str, Any]:
@@ -32,8 +33,7 @@ def make_status(n: int, text: str | None = None) -> dict[str, Any]:
         "uri": f"https://{HOST}/users/u{n % 11}/statuses/{n}",
         "url": f"https://{HOST}/@u{n % 11}/{n}",
         "created_at": created.isoformat().replace("+00:00", ".000Z"),
-        "content": f"<p>{text or f'Will you answer question {n}?'} "
-        '<a href="https://fake.social/tags/AskX" class="mention hashtag">#<span>AskX</span></a></p>',
+        "content": f"<p>{text or f'Will you answer question {n}?'} {_TAG_LINK}</p>",
         "spoiler_text": "",
         "language": "en",
         "in_reply_to_id": None,
