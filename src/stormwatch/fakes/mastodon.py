@@ -61,7 +61,7 @@ class FakeMastodon:
         heartbeat_s: float = 0.05,
         page: int = 5,
         max_characters: int = 500,
-        fail_posts: list[int] | None = None,
+        fail_posts: list[int | str] | None = None,
     ) -> None:
         self.scripts = list(scripts)
         self.heartbeat_s = heartbeat_s
@@ -256,8 +256,9 @@ class FakeMastodon:
         body = req.json() or {}
         key = req.headers.get("Idempotency-Key")
         self.post_calls.append({"key": key, **body})
-        if self.fail_posts:
-            req.reply(self.fail_posts.pop(0), {"error": "fake failure"}, {"Retry-After": "1"})
+        failure = self.fail_posts.pop(0) if self.fail_posts else None
+        if isinstance(failure, int):
+            req.reply(failure, {"error": "fake failure"}, {"Retry-After": "1"})
             return
         if key and key in self._by_key:
             req.reply(200, self._by_key[key])
@@ -267,4 +268,7 @@ class FakeMastodon:
         self.posted.append(body)
         if key:
             self._by_key[key] = status
+        if failure == "cut":  # posted, but the answer never reaches the client
+            req.cut()
+            return
         req.reply(200, status)

@@ -56,7 +56,7 @@ class FakeX:
         keepalive_s: float = 0.05,
         search_page: int = 10,
         search_rate_limit_after: int | None = None,
-        fail_posts: list[int] | None = None,
+        fail_posts: list[int | str] | None = None,
     ) -> None:
         self.scripts = list(scripts)
         self.keepalive_s = keepalive_s
@@ -193,11 +193,14 @@ class FakeX:
 
     def _post_tweet(self, req: Request) -> None:
         self.auth.append(req.headers.get("Authorization", ""))
-        if self.fail_posts:
-            code = self.fail_posts.pop(0)
-            req.reply(code, {"title": "fake failure"}, {"Retry-After": "1"})
+        failure = self.fail_posts.pop(0) if self.fail_posts else None
+        if isinstance(failure, int):
+            req.reply(failure, {"title": "fake failure"}, {"Retry-After": "1"})
             return
         body = req.json() or {}
         tweet_id = str(2_000_000_000_000_000_000 + len(self.posted))
         self.posted.append(body)
+        if failure == "cut":  # posted, but the answer never reaches the client
+            req.cut()
+            return
         req.reply(201, {"data": {"id": tweet_id, "text": body.get("text", "")}})

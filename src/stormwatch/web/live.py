@@ -231,6 +231,8 @@ class Live:
         while True:
             pending = store.unscored(self.model, after, self.batch_size)
             if not pending:
+                if not self._wake.is_set():  # caught up, nothing new since: the count is 0
+                    self.backlog = 0  # (deleted posts were counted but are never scored)
                 break
             started = time.perf_counter()
             rowids = [r[0] for r in pending]
