@@ -7,8 +7,8 @@ import time
 
 import orjson
 import pytest
-from live_sources import FakeClock
 
+from live_sources import FakeClock
 from stormwatch.fakes.jetstream import FakeJetstream
 from stormwatch.fakes.mastodon import FakeMastodon
 from stormwatch.fakes.x import FakeX

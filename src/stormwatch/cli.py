@@ -1179,5 +1179,15 @@ def bench_console(
     emit_json(figures, True, None) if as_json else Console().print_json(data=figures)
 
 
+def _register_live_commands() -> None:
+    from stormwatch.cli_live import bench_listen, listen, reply
+
+    main.add_command(listen)
+    main.add_command(reply)
+    bench.add_command(bench_listen)
+
+
+_register_live_commands()
+
 if __name__ == "__main__":
     main()

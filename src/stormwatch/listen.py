@@ -235,10 +235,10 @@ class Listener:
         return False
 
     def _scored(self, rowids: Sequence[int]) -> None:
-        """Lag from the platform's time to scored, for the newest posts of each batch."""
+        """Lag from the platform's time to scored, for the oldest post of each batch."""
         store = self.stores.get()
         row = store.db.execute(
-            "SELECT max(created_ms) FROM posts WHERE rowid BETWEEN ? AND ?",
+            "SELECT min(created_ms) FROM posts WHERE rowid BETWEEN ? AND ?",
             (int(rowids[0]), int(rowids[-1])),
         ).fetchone()
         if row and row[0] is not None:

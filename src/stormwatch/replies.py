@@ -204,7 +204,7 @@ class _HTTPReplier:
     def close(self) -> None:
         self._client.close()
 
-    def __enter__(self):  # noqa: ANN204 - returns the subclass
+    def __enter__(self):
         return self
 
     def __exit__(self, *exc: object) -> None:

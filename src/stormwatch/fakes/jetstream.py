@@ -202,3 +202,21 @@ class FakeJetstream:
 def _iso(time_us: int) -> str:
     seconds, micros = divmod(time_us, 1_000_000)
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{micros // 1000:03d}Z"
+
+
+def main() -> None:
+    """Serve a fake Jetstream in its own process (benchmarks keep it off the client's GIL):
+    prints its URL, plays the JSON scripts given as the first argument, and when standard
+    input closes prints the uris of every tagged post it created, as JSON."""
+    import sys
+
+    scripts = [[tuple(step) for step in script] for script in orjson.loads(sys.argv[1])]
+    with FakeJetstream(scripts) as fake:
+        print(fake.url, flush=True)
+        sys.stdin.read()
+        fake.stopping.set()
+        print(orjson.dumps({"posts": fake.posts, "events": len(fake.log)}).decode(), flush=True)
+
+
+if __name__ == "__main__":
+    main()

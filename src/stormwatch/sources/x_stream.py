@@ -58,6 +58,7 @@ class XStream(LiveSource):
         api: str = API,
         stall_s: float = 20.0,
         backfill: bool = True,
+        history: bool = False,
         clock: Clock | None = None,
         backoff: Backoff | None = None,
         client: httpx.Client | None = None,
@@ -69,6 +70,7 @@ class XStream(LiveSource):
         self.api = api.rstrip("/")
         self.stall_s = stall_s
         self.backfill_enabled = backfill
+        self.history = history  # also fetch the past week through recent search, once
         self._bearer = bearer
         self._client = client or httpx.Client(timeout=30.0)
         self._rules_synced = False
@@ -140,8 +142,9 @@ class XStream(LiveSource):
             ) as response:
                 check_response(response, self.clock.now())
                 self.connected()
-                if self.backfill_enabled and self.cursor is not None:
+                if self.backfill_enabled and (self.cursor is not None or self.history):
                     self.backfill(sink, stop)
+                    self.history = False
                 for chunk in response.iter_raw():
                     for line in splitter.feed(chunk):
                         self._line += 1
@@ -190,10 +193,9 @@ class XStream(LiveSource):
         return self._gap_from or self.cursor
 
     def backfill(self, sink: Sink, stop: threading.Event) -> int:
-        """Every tweet since the cursor, through recent search (newest first, paged)."""
+        """Every tweet since the cursor (or, with no cursor, as far back as recent search
+        reaches: about a week), newest first, paged."""
         since = self.cursor
-        if since is None:
-            return 0
         self._gap_from = since
         found = 0
         newest = since
@@ -203,12 +205,13 @@ class XStream(LiveSource):
                 while not stop.is_set():
                     params = {
                         "query": rule.value,
-                        "since_id": since,
                         "max_results": "100",
                         "tweet.fields": TWEET_FIELDS,
                         "user.fields": USER_FIELDS,
                         "expansions": EXPANSIONS,
                     }
+                    if since is not None:
+                        params["since_id"] = since
                     if token:
                         params["next_token"] = token
                     page, headers = self._json("GET", "/2/tweets/search/recent", params=params)
@@ -216,7 +219,7 @@ class XStream(LiveSource):
                     posts = posts_from_v2(page) if page.get("data") else []
                     if posts:
                         found += len(posts)
-                        newest = _newer(newest, max((p.id for p in posts), key=int)) or newest
+                        newest = _newer(newest, max((p.id for p in posts), key=int))
                         sink.posts(self.name, posts, since)
                     token = (page.get("meta") or {}).get("next_token")
                     if not token:
@@ -225,7 +228,8 @@ class XStream(LiveSource):
             self._gap_from = None
         self.cursor = _newer(self.cursor, newest)
         self.health.backfilled += found
-        sink.posts(self.name, [], self.cursor)  # the gap is closed: commit the cursor
+        if self.cursor is not None:
+            sink.posts(self.name, [], self.cursor)  # the gap is closed: commit the cursor
         return found
 
     def _respect_rate_limit(self, headers: httpx.Headers, stop: threading.Event) -> None:
