@@ -475,6 +475,19 @@ def _window_ms(window: str | None) -> int | None:
 @click.option("--webhook", "hooks", multiple=True, help="Send warning and critical alerts here.")
 @click.option("--webhook-kind", type=click.Choice(["slack", "json"]), default="json")
 @click.option("--webhook-secret", envvar="STORMWATCH_WEBHOOK_SECRET", help="HMAC secret (json).")
+@click.option(
+    "--send-replies",
+    is_flag=True,
+    help="Post queue answers as replies on their platform (credentials as for `reply`).",
+)
+@click.option(
+    "--credentials",
+    "credentials_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    envvar="STORMWATCH_CREDENTIALS",
+    help="Credentials file (mode 600) for --send-replies.",
+)
+@click.option("--mastodon-instance", help="Your Mastodon instance, for --send-replies.")
 def serve(
     db: Path,
     host: str,
@@ -485,8 +498,13 @@ def serve(
     hooks: tuple[str, ...],
     webhook_kind: str,
     webhook_secret: str | None,
+    send_replies: bool,
+    credentials_file: Path | None,
+    mastodon_instance: str | None,
 ) -> None:
-    """The live Q&A console: ingest API, dashboard, question queue (see docs/console.md)."""
+    """The live Q&A console: ingest API, dashboard, question queue, live sources' status
+    (see docs/console.md). Answers to live posts become reply drafts; --send-replies posts
+    them."""
     import uvicorn
 
     from stormwatch.analysis import read_baseline
@@ -500,11 +518,22 @@ def serve(
         )
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from None
+    repliers = None
+    if send_replies:
+        from stormwatch.cli_live import _credentials
+        from stormwatch.replies import repliers_from
+
+        endpoints = {"mastodon_instance": mastodon_instance} if mastodon_instance else {}
+        repliers = repliers_from(_credentials(credentials_file), **endpoints)
+        if not repliers:
+            raise click.UsageError("--send-replies needs credentials for at least one platform")
+        err.print(f"posting answers as replies on: {', '.join(sorted(repliers))}")
     config = Config(
         secure_cookies=secure_cookies,
         baseline=baseline,
         webhooks=webhooks,
         dead_letters=db.with_suffix(".dead-letters.jsonl"),
+        repliers=repliers,
     )
     app = create_app(db, load_classifier(tier or settings.get("tier")), config)
     err.print(f"Stormwatch console on http://{host}:{port}/ (store {db}); Ctrl-C stops it")

@@ -223,14 +223,33 @@ def reply(
     stormwatch reply askx.db --post 1234 --text "Fees are reviewed in March." --send
     stormwatch reply askx.db --pending --send      # answers drafted in the console
     """
-    from stormwatch.replies import Outbox, ReplyError, find_rowid, repliers_from, target_of
-    from stormwatch.store.sqlite import SQLiteStore
+    from stormwatch.replies import repliers_from
 
     if not (list_ or pending or (post and text)):
         raise click.UsageError("give --post and --text, or --pending, or --list")
     creds = _credentials(credentials_file)
     endpoints = {"x_api": x_api, "mastodon_instance": mastodon_instance, "bluesky_pds": bluesky_pds}
     repliers = repliers_from(creds, **{k: v for k, v in endpoints.items() if v})
+    try:
+        _reply(db, post, text, pending, list_, send, repliers, as_json)
+    finally:
+        for replier in repliers.values():
+            replier.close()
+
+
+def _reply(
+    db: Path,
+    post: str | None,
+    text: str | None,
+    pending: bool,
+    list_: bool,
+    send: bool,
+    repliers: dict[str, Any],
+    as_json: bool,
+) -> None:
+    from stormwatch.replies import Outbox, ReplyError, find_rowid, target_of
+    from stormwatch.store.sqlite import SQLiteStore
+
     with SQLiteStore(db) as store:
         outbox = Outbox(store)
         outbox.recover()

@@ -31,6 +31,7 @@ from stormwatch.sources.fields import as_dict
 from stormwatch.store.sqlite import SQLiteStore
 
 MAX_ATTEMPTS = 5
+REPLY_PLATFORMS = ("x", "mastodon", "bluesky")
 URL_WEIGHT = 23  # X and Mastodon count every link as 23 characters
 _URL = regex.compile(r"https?://\S+")
 _TID_CHARS = "234567abcdefghijklmnopqrstuvwxyz"
@@ -153,6 +154,8 @@ class Failure(Exception):
 
 class Replier(Protocol):
     platform: str
+
+    def close(self) -> None: ...
 
     def plan(self, target: Target, text: str, key: str) -> Planned: ...
 
@@ -450,13 +453,23 @@ class Outbox:
             raise ReplyError(f"no reply {reply_id}")
         return rows[0]
 
-    def list(self, where: str = "1 = 1", params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
+    def list(
+        self,
+        where: str = "1 = 1",
+        params: tuple[Any, ...] = (),
+        newest_first: bool = False,
+        limit: int = -1,
+    ) -> list[dict[str, Any]]:
+        """Replies matching `where` (a condition written in this code, never user input;
+        values go in `params`)."""
         columns = (
             "reply_id, post_rowid, platform, text, idempotency_key, status, attempts, "
             "next_attempt_ms, last_error, remote_id, remote_url, username, created_ms, sent_ms"
         )
+        order = "DESC" if newest_first else "ASC"
         cursor = self.db.execute(
-            f"SELECT {columns} FROM replies WHERE {where} ORDER BY reply_id", params
+            f"SELECT {columns} FROM replies WHERE {where} ORDER BY reply_id {order} LIMIT ?",
+            (*params, limit),
         )
         names = [c.strip() for c in columns.split(",")]
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]

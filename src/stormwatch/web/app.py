@@ -33,6 +33,7 @@ from stormwatch.core.labels import Classifier, hard_labels
 from stormwatch.records import Post, Reject
 from stormwatch.sources.files import read_bytes
 from stormwatch.sources.timeparse import from_ms, iso
+from stormwatch.store.sqlite import SQLiteStore
 from stormwatch.web import queries
 from stormwatch.web.live import Live, Stores
 from stormwatch.web.security import (
@@ -65,6 +66,10 @@ class Config:
     baseline: dict[str, Any] | None = None  # the early warning's (from preflight)
     webhooks: tuple[Any, ...] = ()  # webhooks.Webhook: warning and critical alerts go there
     dead_letters: Path | None = None
+    # replies.Replier per platform: with them, answers from the queue are posted as replies
+    # (without them, answers stay drafts for `stormwatch reply --pending --send`)
+    repliers: dict[str, Any] | None = None
+    reply_every_s: float = 2.0
 
 
 class Cache:
@@ -150,6 +155,8 @@ def create_app(
         live.start()
         if config.webhooks:
             threading.Thread(target=_notify, daemon=True, name="stormwatch-notify").start()
+        if config.repliers:
+            threading.Thread(target=_send_replies, daemon=True, name="stormwatch-reply").start()
         # Warm what the dashboard shows first, so its first load is not the slow one.
         threading.Thread(target=_warm, daemon=True, name="stormwatch-warm").start()
         try:
@@ -484,7 +491,45 @@ def create_app(
             console.act(rowid, action, who.name, answer)
         except (ValueError, LookupError) as exc:
             raise HTTPException(404 if isinstance(exc, LookupError) else 422, str(exc)) from None
-        return {"rowid": rowid, "action": action, "by": who.name}
+        done: dict[str, Any] = {"rowid": rowid, "action": action, "by": who.name}
+        if action == "answer" and answer:
+            done["reply"] = _draft_reply(rowid, answer, who.name)
+        return done
+
+    def _draft_reply(rowid: int, answer: str, username: str) -> dict[str, Any] | None:
+        """An answer to a post from a live platform goes to the reply outbox (sent by the
+        reply thread when `serve --send-replies`, else left as a draft)."""
+        from stormwatch.replies import REPLY_PLATFORMS, Outbox, ReplyError
+
+        store = stores.get()
+        row = store.db.execute("SELECT platform FROM posts WHERE rowid = ?", (rowid,)).fetchone()
+        if row is None or row[0] not in REPLY_PLATFORMS:
+            return None
+        try:
+            reply_id = Outbox(store).draft(rowid, answer, username)
+        except ReplyError as exc:
+            return {"status": "not drafted", "error": str(exc)}
+        replies_ready.set()
+        return {"reply_id": reply_id, "status": "draft", "will_send": bool(config.repliers)}
+
+    replies_ready = threading.Event()
+
+    def _send_replies() -> None:
+        from stormwatch.replies import Outbox
+
+        store = SQLiteStore(db)
+        try:
+            outbox = Outbox(store)
+            outbox.recover()
+            while not stopping.is_set():
+                try:
+                    outbox.send_due(config.repliers or {})
+                except Exception as exc:  # keep sending the others; the row keeps the error
+                    live.last_error = f"reply sender: {exc!r}"
+                replies_ready.wait(config.reply_every_s)
+                replies_ready.clear()
+        finally:
+            store.close()
 
     def _detected() -> list[dict[str, Any]]:
         """The early warning run over every labelled post so far (cached per view size)."""
@@ -711,6 +756,41 @@ def create_app(
         response = RedirectResponse("/login", 303)
         response.delete_cookie(SESSION_COOKIE)
         return response
+
+    def _sources() -> dict[str, Any]:
+        from stormwatch.replies import Outbox
+
+        store = stores.get()
+        now_ms = int(time.time() * 1000)
+        sources = []
+        for _source, snapshot, updated_ms in store.db.execute(
+            "SELECT source, snapshot, updated_ms FROM source_health ORDER BY source"
+        ):
+            item = orjson.loads(snapshot)
+            item["updated"] = iso(from_ms(updated_ms))
+            item["stale"] = now_ms - updated_ms > 15_000  # `listen` writes every 2 s
+            sources.append(item)
+        cursors = dict(store.db.execute("SELECT source, cursor FROM source_cursors").fetchall())
+        replies = Outbox(store).list(newest_first=True, limit=50)
+        counts = dict(
+            store.db.execute("SELECT status, count(*) FROM replies GROUP BY status").fetchall()
+        )
+        return {
+            "sources": sources,
+            "cursors": cursors,
+            "replies": {"counts": counts, "recent": replies, "sending": bool(config.repliers)},
+        }
+
+    @app.get("/api/v1/sources", tags=["read"], summary="Live sources' health and the replies")
+    def sources_api(who: Annotated[Principal, Depends(reader)]) -> dict[str, Any]:
+        return _sources()
+
+    @app.get("/status", include_in_schema=False)
+    def status_page(request: Request, who: Annotated[Principal, Depends(page_user)]) -> Response:
+        data = _sources()
+        if _wants_json(request):
+            return JSONResponse(data)
+        return _render(request, "status.html", who, status=data)
 
     @app.get("/healthz", include_in_schema=False)
     def health() -> dict[str, Any]:

@@ -172,6 +172,7 @@ def question_queue(
         else:
             queue.append(item)
     queue.sort(key=lambda g: not g["state"]["pinned"])  # stable: pinned first, rank kept
+    _attach_replies(store, answered[:limit])
     hostile = np.flatnonzero(split.hostile & originals)
     newest = view.rowids[hostile[-50:]][::-1]
     hostile_posts = feed_items(store, view, layout, newest)
@@ -191,6 +192,24 @@ def question_queue(
         "set_aside": set_aside[:limit],
         "hostile": hostile_posts,
     }
+
+
+def _attach_replies(store: SQLiteStore, items: list[dict[str, Any]]) -> None:
+    """Each answered question's newest reply: draft, sent (with its link), failed (why)."""
+    rowids = [item["rowid"] for item in items]
+    if not rowids:
+        return
+    marks = ", ".join("?" * len(rowids))
+    newest: dict[int, dict[str, Any]] = {}
+    for rowid, status, url, error, attempts in store.db.execute(
+        f"SELECT post_rowid, status, remote_url, last_error, attempts FROM replies "
+        f"WHERE post_rowid IN ({marks}) ORDER BY reply_id",
+        rowids,
+    ):
+        safe_url = url if isinstance(url, str) and url.startswith("https://") else None
+        newest[rowid] = {"status": status, "url": safe_url, "error": error, "tries": attempts}
+    for item in items:
+        item["reply"] = newest.get(item["rowid"])
 
 
 def alerts(
