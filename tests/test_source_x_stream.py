@@ -113,3 +113,19 @@ def test_authorization_header_carries_the_bearer(n):
     with FakeX([[("close",)]]) as fake:
         _run(fake, sessions=1)
     assert fake.auth and all(a == "Bearer bearer-secret-123" for a in fake.auth)
+
+
+def test_backfill_waits_for_the_rate_limit_reset_x_names():
+    with FakeX(
+        [[("send", 2), ("close",)], [("publish", 30), ("close",)]], search_rate_limit_after=1
+    ) as fake:
+        first, _, _ = _run(fake, sessions=1)
+        clock = FakeClock(start=__import__("time").time())
+        again = XStream(["#AskX"], Secret("t0ken-abc"), api=fake.url, stall_s=0.5, clock=clock)
+        again.cursor = first.cursor
+        sink = RecordingSink()
+        again.run(sink, threading.Event(), max_sessions=1)
+    assert len(sink.stored) == 30
+    # after the first page, x-rate-limit-remaining was 0: it waited until the reset (~30 s)
+    rate_waits = [s for s in clock.sleeps if s > 20]
+    assert rate_waits and all(s <= 32 for s in rate_waits)

@@ -40,8 +40,9 @@ class Totals:
     edited: int = 0
     rejects: int = 0
     commits: int = 0
-    store_lag: deque[float] = field(default_factory=lambda: deque(maxlen=20_000))
-    scored_lag: deque[float] = field(default_factory=lambda: deque(maxlen=20_000))
+    # one sample per commit / scored batch (a few per second): hours fit
+    store_lag: deque[float] = field(default_factory=lambda: deque(maxlen=200_000))
+    scored_lag: deque[float] = field(default_factory=lambda: deque(maxlen=200_000))
 
 
 def _quantiles(values: Sequence[float]) -> dict[str, float | None]:
@@ -197,7 +198,8 @@ class Listener:
             self.totals.stored += result.inserted
             self.totals.duplicates += result.duplicates
             self.totals.commits += 1
-            self.totals.store_lag.extend(now - t for t in received)
+            if received:  # one sample per commit: its oldest post's wait
+                self.totals.store_lag.append(now - min(received))
             if self.live is not None:
                 self.live.notify(result.inserted)
             posts.clear()

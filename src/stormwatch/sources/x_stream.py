@@ -235,6 +235,7 @@ class XStream(LiveSource):
     def _respect_rate_limit(self, headers: httpx.Headers, stop: threading.Event) -> None:
         remaining = headers.get("x-rate-limit-remaining")
         if remaining is not None and remaining.strip() == "0":
-            wait = retry_after_seconds(headers, self.clock.now()) or 60.0
+            wait = retry_after_seconds(headers, self.clock.now())
+            wait = 60.0 if wait is None else wait + 1.0  # a second past the named reset
             self.health.next_try_in = wait
             self.clock.sleep(wait, stop)
