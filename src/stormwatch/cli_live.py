@@ -4,6 +4,7 @@ connectors on the command line (registered on the main group in `cli.py`)."""
 from __future__ import annotations
 
 import time
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -223,34 +224,18 @@ def reply(
     stormwatch reply askx.db --post 1234 --text "Fees are reviewed in March." --send
     stormwatch reply askx.db --pending --send      # answers drafted in the console
     """
-    from stormwatch.replies import repliers_from
+    from stormwatch.replies import Outbox, ReplyError, find_rowid, repliers_from, target_of
+    from stormwatch.store.sqlite import SQLiteStore
 
     if not (list_ or pending or (post and text)):
         raise click.UsageError("give --post and --text, or --pending, or --list")
     creds = _credentials(credentials_file)
     endpoints = {"x_api": x_api, "mastodon_instance": mastodon_instance, "bluesky_pds": bluesky_pds}
     repliers = repliers_from(creds, **{k: v for k, v in endpoints.items() if v})
-    try:
-        _reply(db, post, text, pending, list_, send, repliers, as_json)
-    finally:
+    with ExitStack() as stack:
         for replier in repliers.values():
-            replier.close()
-
-
-def _reply(
-    db: Path,
-    post: str | None,
-    text: str | None,
-    pending: bool,
-    list_: bool,
-    send: bool,
-    repliers: dict[str, Any],
-    as_json: bool,
-) -> None:
-    from stormwatch.replies import Outbox, ReplyError, find_rowid, target_of
-    from stormwatch.store.sqlite import SQLiteStore
-
-    with SQLiteStore(db) as store:
+            stack.callback(replier.close)
+        store = stack.enter_context(SQLiteStore(db))
         outbox = Outbox(store)
         outbox.recover()
         if list_:

@@ -6,32 +6,24 @@ from __future__ import annotations
 
 from typing import Any
 
-from stormwatch.fakes.http import FakeHTTPServer, Request
+from stormwatch.fakes.http import FakeService, Request
 
 DID = "did:plc:stormwatchhost"
 
 
-class FakePDS:
+class FakePDS(FakeService):
     def __init__(self, password: str, fail_posts: list[int | str] | None = None) -> None:
         self.password = password
         self.fail_posts = list(fail_posts or [])
         self.records: dict[str, dict[str, Any]] = {}  # rkey -> record
         self.calls: list[dict[str, Any]] = []
-        self.http = FakeHTTPServer(
+        super().__init__(
             {
                 ("POST", "/xrpc/com.atproto.server.createSession"): self._session,
                 ("POST", "/xrpc/com.atproto.repo.createRecord"): self._create,
                 ("GET", "/xrpc/com.atproto.repo.getRecord"): self._get,
             }
         )
-        self.url = self.http.url
-
-    def __enter__(self) -> FakePDS:
-        self.http.__enter__()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.http.__exit__(*exc)
 
     def _session(self, req: Request) -> None:
         body = req.json() or {}

@@ -112,3 +112,20 @@ class FakeHTTPServer:
         self.stopping.set()
         self.server.shutdown()
         self.server.server_close()
+
+
+class FakeService:
+    """A fake platform: its routes on one FakeHTTPServer, started and stopped with `with`."""
+
+    http: FakeHTTPServer
+
+    def __init__(self, routes: dict[tuple[str, str], Route]) -> None:
+        self.http = FakeHTTPServer(routes)
+        self.url = self.http.url
+
+    def __enter__(self):
+        self.http.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.http.__exit__(*exc)

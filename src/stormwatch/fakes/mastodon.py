@@ -19,7 +19,7 @@ from typing import Any
 import orjson
 from websockets.sync.server import Server, ServerConnection, serve
 
-from stormwatch.fakes.http import FakeHTTPServer, Request
+from stormwatch.fakes.http import FakeService, Request
 
 Step = tuple[Any, ...]
 HOST = "fake.social"
@@ -54,7 +54,7 @@ def make_status(n: int, text: str | None = None) -> dict[str, Any]:
     }
 
 
-class FakeMastodon:
+class FakeMastodon(FakeService):
     def __init__(
         self,
         scripts: list[list[Step]],
@@ -76,7 +76,7 @@ class FakeMastodon:
         self.auth: list[str] = []
         self.subscriptions: list[dict[str, Any]] = []
         self._lock = threading.Lock()
-        self.http = FakeHTTPServer(
+        super().__init__(
             {
                 ("GET", "/api/v1/streaming/hashtag"): self._sse,
                 ("GET", "/api/v1/timelines/tag/*"): self._timeline,
@@ -84,13 +84,12 @@ class FakeMastodon:
                 ("GET", "/api/v2/instance"): self._instance,
             }
         )
-        self.url = self.http.url
         self._ws: Server | None = None
         self._ws_scripts: dict[int, list[Step]] = {}
         self.ws_url = ""
 
     def __enter__(self) -> FakeMastodon:
-        self.http.__enter__()
+        super().__enter__()
         self._ws = serve(
             self._websocket, "127.0.0.1", 0, compression=None, process_request=self._handshake
         )
@@ -99,7 +98,7 @@ class FakeMastodon:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.http.__exit__(*exc)
+        super().__exit__(*exc)
         if self._ws is not None:
             self._ws.shutdown()
 

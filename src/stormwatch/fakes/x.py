@@ -19,7 +19,7 @@ from typing import Any
 
 import orjson
 
-from stormwatch.fakes.http import FakeHTTPServer, Request
+from stormwatch.fakes.http import FakeService, Request
 
 Step = tuple[Any, ...]
 
@@ -49,7 +49,7 @@ def make_tweet(n: int, text: str | None = None) -> dict[str, Any]:
     }
 
 
-class FakeX:
+class FakeX(FakeService):
     def __init__(
         self,
         scripts: list[list[Step]],
@@ -71,7 +71,7 @@ class FakeX:
         self.connections = 0
         self._searches = 0
         self._lock = threading.Lock()
-        self.http = FakeHTTPServer(
+        super().__init__(
             {
                 ("GET", "/2/tweets/search/stream/rules"): self._get_rules,
                 ("POST", "/2/tweets/search/stream/rules"): self._post_rules,
@@ -80,14 +80,6 @@ class FakeX:
                 ("POST", "/2/tweets"): self._post_tweet,
             }
         )
-        self.url = self.http.url
-
-    def __enter__(self) -> FakeX:
-        self.http.__enter__()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.http.__exit__(*exc)
 
     def _new(self) -> dict[str, Any]:
         with self._lock:

@@ -17,7 +17,7 @@ from websockets.exceptions import InvalidStatus, WebSocketException
 
 from stormwatch.records import Post, Reject
 from stormwatch.sources.backoff import Backoff, Clock, Failure, SystemClock, retry_after_seconds
-from stormwatch.sources.credentials import redact
+from stormwatch.sources.credentials import Secret, redact
 from stormwatch.sources.health import Health
 
 
@@ -80,6 +80,17 @@ def classify(exc: BaseException) -> tuple[Failure, float | None] | None:
     return None
 
 
+def newer_id(a: str | None, b: str | None) -> str | None:
+    """The newer of two platform ids: X and Mastodon ids grow with time, compared as
+    numbers (ids that are not numbers, on some Mastodon forks, by length then text)."""
+    if a is None or b is None:
+        return a or b
+    try:
+        return a if int(a) >= int(b) else b
+    except ValueError:
+        return a if (len(a), a) >= (len(b), b) else b
+
+
 class LiveSource:
     """The reconnect loop. Subclasses implement `session(sink, stop)`: connect, read until
     the connection ends (raise to say why), calling `self.connected()` once data flows."""
@@ -93,6 +104,13 @@ class LiveSource:
         self.health = Health(self.name)
         self.cursor: str | None = None  # where to resume; set from the store before run()
         self.waits: list[tuple[Failure, float]] = []  # every back-off taken, for tests/health
+
+    # While a gap is being filled (backfill after a reconnect), the cursor handed over stays
+    # at the gap's start, so a crash mid-backfill resumes before the gap, not after it.
+    gap_from: str | None = None
+
+    def safe_cursor(self) -> str | None:
+        return self.gap_from or self.cursor
 
     def connected(self) -> None:
         self.backoff.reset()
@@ -140,3 +158,27 @@ class LiveSource:
 
     def session(self, sink: Sink, stop: threading.Event) -> None:
         raise NotImplementedError
+
+
+class HTTPLiveSource(LiveSource):
+    """A source that talks HTTP (X, Mastodon): one client, closed when the source stops."""
+
+    def __init__(
+        self,
+        token: Secret | None,
+        clock: Clock | None = None,
+        backoff: Backoff | None = None,
+        client: httpx.Client | None = None,
+    ) -> None:
+        super().__init__(clock, backoff)
+        self._token = token
+        self._client = client or httpx.Client(timeout=30.0)
+
+    def close(self) -> None:
+        self._client.close()
+
+    def _headers(self) -> dict[str, str]:
+        headers = {"User-Agent": "stormwatch"}
+        if self._token:
+            headers["Authorization"] = f"Bearer {self._token.reveal()}"
+        return headers

@@ -23,18 +23,9 @@ from stormwatch.records import Post, Reject
 from stormwatch.sources.backoff import Backoff, Clock
 from stormwatch.sources.credentials import Secret
 from stormwatch.sources.errors import MalformedRecord
-from stormwatch.sources.live import LiveSource, Sink, Stalled, check_response
+from stormwatch.sources.live import HTTPLiveSource, Sink, Stalled, check_response, newer_id
 from stormwatch.sources.mastodon import posts_from_status
 from stormwatch.sources.sse import LineSplitter, SSEParser
-
-
-def _newer(a: str | None, b: str | None) -> str | None:
-    if a is None or b is None:
-        return a or b
-    try:
-        return a if int(a) >= int(b) else b
-    except ValueError:  # non-numeric ids (some forks): order as text of equal length
-        return a if (len(a), a) >= (len(b), b) else b
 
 
 def link_url(header: str | None, rel: str) -> str | None:
@@ -46,7 +37,7 @@ def link_url(header: str | None, rel: str) -> str | None:
     return None
 
 
-class MastodonStream(LiveSource):
+class MastodonStream(HTTPLiveSource):
     name = "mastodon"
     platform = "mastodon"
 
@@ -63,7 +54,7 @@ class MastodonStream(LiveSource):
         backoff: Backoff | None = None,
         client: httpx.Client | None = None,
     ) -> None:
-        super().__init__(clock, backoff)
+        super().__init__(token, clock, backoff, client)
         self.instance = instance.rstrip("/")
         self.tag = tag.lstrip("#")
         # The streaming API may live on its own host (the instance's `urls.streaming`).
@@ -71,19 +62,8 @@ class MastodonStream(LiveSource):
         self.transport = transport
         self.stall_s = stall_s
         self.backfill_enabled = backfill
-        self._token = token
-        self._client = client or httpx.Client(timeout=30.0)
         self._local_ids: OrderedDict[str, str] = OrderedDict()  # instance id -> uri
         self._event_no = 0
-
-    def close(self) -> None:
-        self._client.close()
-
-    def _headers(self) -> dict[str, str]:
-        headers = {"User-Agent": "stormwatch"}
-        if self._token:
-            headers["Authorization"] = f"Bearer {self._token.reveal()}"
-        return headers
 
     def session(self, sink: Sink, stop: threading.Event) -> None:
         if self.transport == "websocket":
@@ -187,9 +167,9 @@ class MastodonStream(LiveSource):
         if event == "status.update":
             sink.edited(posts)
             return
-        self.cursor = _newer(self.cursor, str(status.get("id")) if status.get("id") else None)
+        self.cursor = newer_id(self.cursor, str(status.get("id")) if status.get("id") else None)
         self._count(posts)
-        sink.posts(self.name, posts, self._safe_cursor())
+        sink.posts(self.name, posts, self.safe_cursor())
 
     def _remember(self, status: dict[str, Any], posts: list[Post]) -> None:
         local = status.get("id")
@@ -204,17 +184,12 @@ class MastodonStream(LiveSource):
 
     # --- backfill ----------------------------------------------------------------------
 
-    _gap_from: str | None = None
-
-    def _safe_cursor(self) -> str | None:
-        return self._gap_from or self.cursor
-
     def backfill(self, sink: Sink, stop: threading.Event) -> int:
         """Statuses newer than the cursor from the hashtag timeline, oldest page first."""
         since = self.cursor
         if since is None:
             return 0
-        self._gap_from = since
+        self.gap_from = since
         url: str | None = f"{self.instance}/api/v1/timelines/tag/{self.tag}"
         params: dict[str, str] | None = {"min_id": since, "limit": "40"}
         newest, found = since, 0
@@ -237,14 +212,14 @@ class MastodonStream(LiveSource):
                         continue
                     self._remember(status, got)
                     posts.extend(got)
-                    newest = _newer(newest, str(status.get("id"))) or newest
+                    newest = newer_id(newest, str(status.get("id"))) or newest
                 if posts:
                     found += len(posts)
                     sink.posts(self.name, posts, since)
                 url, params = link_url(response.headers.get("link"), "prev"), None
         finally:
-            self._gap_from = None
-        self.cursor = _newer(self.cursor, newest)
+            self.gap_from = None
+        self.cursor = newer_id(self.cursor, newest)
         self.health.backfilled += found
         sink.posts(self.name, [], self.cursor)
         return found

@@ -21,7 +21,14 @@ from stormwatch.records import Reject
 from stormwatch.sources.backoff import Backoff, Clock, retry_after_seconds
 from stormwatch.sources.credentials import Secret
 from stormwatch.sources.errors import MalformedRecord, NotAPost
-from stormwatch.sources.live import Fatal, LiveSource, Sink, Stalled, check_response
+from stormwatch.sources.live import (
+    Fatal,
+    HTTPLiveSource,
+    Sink,
+    Stalled,
+    check_response,
+    newer_id,
+)
 from stormwatch.sources.sse import LineSplitter
 from stormwatch.sources.x import posts_from_v2
 
@@ -40,14 +47,7 @@ class Rule:
     tag: str = RULE_TAG
 
 
-def _newer(a: str | None, b: str | None) -> str | None:
-    """The newer of two tweet ids (snowflakes: compare as numbers)."""
-    if a is None or b is None:
-        return a or b
-    return a if int(a) >= int(b) else b
-
-
-class XStream(LiveSource):
+class XStream(HTTPLiveSource):
     name = "x"
     platform = "x"
 
@@ -63,7 +63,7 @@ class XStream(LiveSource):
         backoff: Backoff | None = None,
         client: httpx.Client | None = None,
     ) -> None:
-        super().__init__(clock, backoff)
+        super().__init__(bearer, clock, backoff, client)
         if not rules:
             raise ValueError("give at least one X rule, e.g. --x-rule '#AskX -is:retweet'")
         self.rules = [Rule(r, f"{RULE_TAG}:{i}") for i, r in enumerate(rules)]
@@ -71,18 +71,10 @@ class XStream(LiveSource):
         self.stall_s = stall_s
         self.backfill_enabled = backfill
         self.history = history  # also fetch the past week through recent search, once
-        self._bearer = bearer
-        self._client = client or httpx.Client(timeout=30.0)
         self._rules_synced = False
         self._line = 0
 
     # --- HTTP helpers ------------------------------------------------------------------
-
-    def close(self) -> None:
-        self._client.close()
-
-    def _headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self._bearer.reveal()}", "User-Agent": "stormwatch"}
 
     def _json(self, method: str, path: str, **kwargs: Any) -> tuple[dict[str, Any], httpx.Headers]:
         response = self._client.request(
@@ -179,24 +171,18 @@ class XStream(LiveSource):
             sink.reject(Reject(self.name, self._line, str(exc)[:200], text[:2000]))
             return
         newest = max((p.id for p in posts), key=int)
-        self.cursor = _newer(self.cursor, newest)
+        self.cursor = newer_id(self.cursor, newest)
         created = [p.created_at.timestamp() for p in posts if p.created_at]
         self.health.counted(len(posts), self.clock.now(), max(created) if created else None)
-        sink.posts(self.name, posts, self._safe_cursor())
+        sink.posts(self.name, posts, self.safe_cursor())
 
     # --- backfill ----------------------------------------------------------------------
-
-    _gap_from: str | None = None
-
-    def _safe_cursor(self) -> str | None:
-        """While a gap is being filled, the resume point stays at its start."""
-        return self._gap_from or self.cursor
 
     def backfill(self, sink: Sink, stop: threading.Event) -> int:
         """Every tweet since the cursor (or, with no cursor, as far back as recent search
         reaches: about a week), newest first, paged."""
         since = self.cursor
-        self._gap_from = since
+        self.gap_from = since
         found = 0
         newest = since
         try:
@@ -219,14 +205,14 @@ class XStream(LiveSource):
                     posts = posts_from_v2(page) if page.get("data") else []
                     if posts:
                         found += len(posts)
-                        newest = _newer(newest, max((p.id for p in posts), key=int))
+                        newest = newer_id(newest, max((p.id for p in posts), key=int))
                         sink.posts(self.name, posts, since)
                     token = (page.get("meta") or {}).get("next_token")
                     if not token:
                         break
         finally:
-            self._gap_from = None
-        self.cursor = _newer(self.cursor, newest)
+            self.gap_from = None
+        self.cursor = newer_id(self.cursor, newest)
         self.health.backfilled += found
         if self.cursor is not None:
             sink.posts(self.name, [], self.cursor)  # the gap is closed: commit the cursor
