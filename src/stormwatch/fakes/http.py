@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
+import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -54,6 +55,20 @@ class Request:
     def end_stream(self) -> None:
         self.handler.wfile.write(b"0\r\n\r\n")
         self.handler.wfile.flush()
+
+    def keep_alive(self, data: bytes, every_s: float, stopping: threading.Event) -> None:
+        """Send `data` every `every_s` until the client leaves or the server stops."""
+        while not stopping.is_set():
+            try:
+                self.chunk(data)
+            except OSError:
+                return
+            time.sleep(every_s)
+
+    def error(self, code: int, retry_after: float | None) -> None:
+        """An error answer instead of a stream (a script's ("status", code, retry_after))."""
+        headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
+        self.reply(code, {"error": "fake error", "status": code}, headers)
 
     def cut(self) -> None:
         """Drop the connection at once (mid-line, mid-chunk): no clean end."""

@@ -151,9 +151,7 @@ class FakeMastodon(FakeService):
         self.auth.append(req.headers.get("Authorization", ""))
         script = self._next_script()
         if script and script[0][0] == "status":
-            _, code, retry_after = script[0]
-            headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
-            req.reply(code, {"error": "fake"}, headers)
+            req.error(*script[0][1:])
             return
         req.start_stream("text/event-stream")
         req.chunk(b":)\n")
@@ -172,12 +170,7 @@ class FakeMastodon(FakeService):
             elif item[0] == "close":
                 req.end_stream()
                 return
-        while not self.http.stopping.is_set():
-            try:
-                req.chunk(b":thump\n")
-            except OSError:
-                return
-            time.sleep(self.heartbeat_s)
+        req.keep_alive(b":thump\n", self.heartbeat_s, self.http.stopping)
 
     # --- WebSocket ---------------------------------------------------------------------
 

@@ -114,9 +114,7 @@ class FakeX(FakeService):
             for _ in range(script.pop(0)[1]):
                 self._new()
         if script and script[0][0] == "status":
-            _, code, retry_after = script[0]
-            headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
-            req.reply(code, {"title": "fake error", "status": code}, headers)
+            req.error(*script[0][1:])
             return
         req.start_stream("application/json")
         last: bytes | None = None
@@ -148,12 +146,7 @@ class FakeX(FakeService):
             elif kind == "close":
                 req.end_stream()
                 return
-        while not self.http.stopping.is_set():
-            try:
-                req.chunk(b"\r\n")
-            except OSError:
-                return
-            time.sleep(self.keepalive_s)
+        req.keep_alive(b"\r\n", self.keepalive_s, self.http.stopping)
 
     # --- search ------------------------------------------------------------------------
 
