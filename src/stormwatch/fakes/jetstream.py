@@ -21,7 +21,6 @@ import orjson
 from websockets.sync.server import Server, ServerConnection, serve
 
 Step = tuple[Any, ...]
-START_US = 1_795_000_000_000_000
 TEXTS = (
     "Will you answer this one? #AskX",
     "Why did the fees go up again #askx",
@@ -41,6 +40,8 @@ class FakeJetstream:
         self._server: Server | None = None
         self.url = ""
         self.stopping = threading.Event()
+        # synthetic events are 1 ms apart from the moment the fake starts (lag stays real)
+        self.start_us = int(time.time() * 1_000_000)
 
     def __enter__(self) -> FakeJetstream:
         self._server = serve(self._handler, "127.0.0.1", 0, compression=None, max_size=2**22)
@@ -56,7 +57,7 @@ class FakeJetstream:
     # --- events ------------------------------------------------------------------------
 
     def _time_us(self, real: bool) -> int:
-        last = self.log[-1]["time_us"] if self.log else START_US
+        last = self.log[-1]["time_us"] if self.log else self.start_us
         now = int(time.time() * 1_000_000) if real else last + 1000
         return max(now, last + 1)
 

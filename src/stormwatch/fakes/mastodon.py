@@ -26,8 +26,9 @@ HOST = "fake.social"
 _TAG_LINK = f'<a href="https://{HOST}/tags/AskX" class="mention hashtag">#<span>AskX</span></a>'
 
 
-def make_status(n: int, text: str | None = None) -> dict[str, Any]:
-    created = datetime(2026, 11, 26, 12, 0, tzinfo=UTC) + timedelta(seconds=n)
+def make_status(n: int, text: str | None = None, start: datetime | None = None) -> dict[str, Any]:
+    """The n-th fake post; its time is `start` (default a fixed date) + n seconds."""
+    created = (start or datetime(2026, 11, 26, 12, 0, tzinfo=UTC)) + timedelta(seconds=n)
     return {
         "id": str(110_000_000_000_000_000 + n),
         "uri": f"https://{HOST}/users/u{n % 11}/statuses/{n}",
@@ -75,6 +76,7 @@ class FakeMastodon(FakeService):
         self._by_key: dict[str, dict[str, Any]] = {}
         self.auth: list[str] = []
         self.subscriptions: list[dict[str, Any]] = []
+        self.start = datetime.now(UTC) - timedelta(seconds=1)
         self._lock = threading.Lock()
         super().__init__(
             {
@@ -104,7 +106,7 @@ class FakeMastodon(FakeService):
 
     def _new(self) -> dict[str, Any]:
         with self._lock:
-            status = make_status(len(self.statuses))
+            status = make_status(len(self.statuses), start=self.start)
             self.statuses.append(status)
             return status
 

@@ -24,8 +24,9 @@ from stormwatch.fakes.http import FakeService, Request
 Step = tuple[Any, ...]
 
 
-def make_tweet(n: int, text: str | None = None) -> dict[str, Any]:
-    created = datetime(2026, 11, 26, 12, 0, tzinfo=UTC) + timedelta(seconds=n)
+def make_tweet(n: int, text: str | None = None, start: datetime | None = None) -> dict[str, Any]:
+    """The n-th fake post; its time is `start` (default a fixed date) + n seconds."""
+    created = (start or datetime(2026, 11, 26, 12, 0, tzinfo=UTC)) + timedelta(seconds=n)
     return {
         "data": {
             "id": str(1_900_000_000_000_000_000 + n),
@@ -69,6 +70,7 @@ class FakeX(FakeService):
         self.posted: list[dict[str, Any]] = []
         self.auth: list[str] = []
         self.connections = 0
+        self.start = datetime.now(UTC) - timedelta(seconds=1)
         self._searches = 0
         self._lock = threading.Lock()
         super().__init__(
@@ -83,7 +85,7 @@ class FakeX(FakeService):
 
     def _new(self) -> dict[str, Any]:
         with self._lock:
-            tweet = make_tweet(len(self.tweets))
+            tweet = make_tweet(len(self.tweets), start=self.start)
             self.tweets.append(tweet)
             return tweet
 
