@@ -303,6 +303,13 @@ def alert_records(
     return out
 
 
+def _themes(store: SQLiteStore, model: ModelRef) -> list[dict[str, Any]]:
+    """The stored themes, described (`find_themes` makes them; `analyze` runs it)."""
+    from stormwatch.themes import describe_themes
+
+    return describe_themes(store, model)
+
+
 def _coordination(store: SQLiteStore, model: ModelRef) -> dict[str, Any]:
     from stormwatch.coordination import coordination
 
@@ -319,6 +326,7 @@ def summarize(
     scored: Scored | None = None,
     baseline: Any = None,
     with_coordination: bool = True,
+    with_themes: bool = True,
 ) -> dict[str, Any]:
     """The summary object of `analyze --json`. Keys are stable; later features add keys.
     `scored` may be passed in when the caller already holds the (filtered) probabilities."""
@@ -361,6 +369,7 @@ def summarize(
         if window_ms
         else [],
         "coordination": _coordination(store, model) if with_coordination else None,
+        "themes": _themes(store, model) if with_themes else None,
         "alerts": alert_records(
             store,
             scored,

@@ -256,3 +256,35 @@ def _runs(*columns: Sequence[float | None]) -> list[list[int]]:
     if current:
         runs.append(current)
     return runs
+
+
+def sparkline(values: Sequence[float], title: str, width: int = 120, height: int = 28) -> str:
+    """A tiny bar chart of counts over time (a theme's rise), for tables."""
+    root = ET.Element(
+        "svg",
+        {
+            "xmlns": "http://www.w3.org/2000/svg",
+            "viewBox": f"0 0 {width} {height}",
+            "width": str(width),
+            "height": str(height),
+            "role": "img",
+            "aria-label": title,
+        },
+    )
+    ET.SubElement(root, "title").text = title
+    top = max(values) if len(values) and max(values) > 0 else 1
+    slot = width / max(len(values), 1)
+    for i, value in enumerate(values):
+        bar = (height - 2) * value / top
+        ET.SubElement(
+            root,
+            "rect",
+            {
+                "x": _num(i * slot + 1),
+                "y": _num(height - bar),
+                "width": _num(max(slot - 2, 1)),
+                "height": _num(bar),
+                "fill": "#0072B2",
+            },
+        )
+    return ET.tostring(root, encoding="unicode")

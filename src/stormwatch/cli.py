@@ -113,6 +113,7 @@ def run_analyze(
     window_ms: int | None = None,
     all_languages: bool = False,
     baseline: Any = None,
+    themes: bool = True,
 ) -> tuple[dict[str, Any], RunCounts]:
     classifier = load_classifier(tier)
     sink = RejectsFile(rejects)
@@ -142,6 +143,11 @@ def run_analyze(
                 bar.stop()
             sink.close()
             store.finish_run(run_id, status, counts.as_dict())
+        if themes:
+            from stormwatch.models.embedding import load_embedder
+            from stormwatch.themes import find_themes
+
+            find_themes(store, load_embedder("static"), log=err.print)
         summary = summarize(
             store,
             model,
@@ -150,6 +156,7 @@ def run_analyze(
             window_ms=window_ms,
             include_non_english=all_languages,
             baseline=baseline,
+            with_themes=themes,
         )
     summary["db"] = str(db)
     summary["rejects_file"] = str(rejects) if counts.rejected or counts.skipped else None
@@ -219,9 +226,75 @@ def print_summary(summary: dict[str, Any], console: Console) -> None:
             ]
             series.add_row(w["start"][5:16].replace("T", " "), f"{w['posts']:,}", *cells)
         console.print(series)
+    if summary.get("themes"):
+        console.print(themes_table(summary["themes"][:10]))
     console.print(f"store: {summary['db']}")
     if summary.get("rejects_file"):
         console.print(f"rejected/skipped lines kept in: {summary['rejects_file']}")
+
+
+def themes_table(themes: list[dict[str, Any]]) -> Table:
+    """Themes as a table: id, label, size, share with its interval, negative and offensive
+    shares within the theme, and its most typical post."""
+    table = Table(title="Themes", title_justify="left")
+    for column in ("id", "theme", "posts", "share (95%)", "negative", "offensive", "for example"):
+        justify = "right" if column in ("id", "posts", "negative", "offensive") else "left"
+        table.add_column(column, justify=justify, overflow="fold")
+    for t in themes:
+        share = t["share"]
+        example = t["examples"][0]["text"] if t["examples"] else ""
+        table.add_row(
+            str(t["id"]),
+            t["label"],
+            f"{t['size']:,}",
+            f"{share['estimate']:.1%} ({share['low']:.1%}-{share['high']:.1%})",
+            f"{t['mix']['negative']:.0%}" if "negative" in t["mix"] else "-",
+            f"{t['mix']['offensive']:.0%}" if "offensive" in t["mix"] else "-",
+            example[:90] + ("…" if len(example) > 90 else ""),
+        )
+    return table
+
+
+@main.command()
+@click.argument("db", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--refresh", is_flag=True, help="Find the themes again (ids of themes found again stay)."
+)
+@click.option(
+    "--embedding",
+    type=click.Choice(["static", "minilm"]),
+    default="static",
+    show_default=True,
+    help="static: fast, shipped; minilm: better, needs the [train] extra (PyTorch).",
+)
+@click.option("--exclude", multiple=True, help="A term never to name a theme by (the brand, say).")
+@click.option("--json", "as_json", is_flag=True)
+def themes(
+    db: Path, refresh: bool, embedding: str, exclude: tuple[str, ...], as_json: bool
+) -> None:
+    """What the crowd is talking about: themes with keywords, size, share, sentiment and
+    abuse mix and typical posts. Finds them first if the store has none (or --refresh)."""
+    from stormwatch.models.embedding import load_embedder
+    from stormwatch.store.themes import ThemeStore
+    from stormwatch.themes import describe_themes, find_themes
+
+    with SQLiteStore(db) as store:
+        if refresh or not ThemeStore(store.db).active():
+            try:
+                embedder = load_embedder(embedding)
+            except RuntimeError as exc:
+                raise click.ClickException(str(exc)) from None
+            terms = frozenset(t.lower().lstrip("#@") for t in exclude) | frozenset(
+                t.lower() for t in exclude
+            )
+            find_themes(store, embedder, exclude=terms, log=err.print)
+        found = describe_themes(store, store.latest_model())
+    if as_json:
+        click.echo(orjson.dumps(found).decode())
+    elif not found:
+        err.print("no themes: too few posts, or none dense enough to form one")
+    else:
+        Console().print(themes_table(found))
 
 
 @main.command()
@@ -288,6 +361,7 @@ def print_summary(summary: dict[str, Any], console: Console) -> None:
     help="The early warning's baseline: a `preflight --json` result (else learned from the "
     "first hours).",
 )
+@click.option("--no-themes", is_flag=True, help="Skip finding themes (faster on huge stores).")
 def analyze(
     paths: tuple[str, ...],
     db: Path | None,
@@ -306,9 +380,10 @@ def analyze(
     batch_size: int,
     window: str | None,
     baseline_file: Path | None,
+    no_themes: bool,
 ) -> None:
     """Read posts from files, folders, globs or - (stdin), store and label them, and
-    summarise the crowd.
+    summarise the crowd: shares, prevalence, alerts, coordination and themes.
 
     \b
     Formats are recognised per record: X API v2 (tweets and response pages), Twitter v1.1
@@ -344,6 +419,7 @@ def analyze(
             window_ms,
             all_languages,
             baseline,
+            themes=not no_themes,
         )
     except InputError as exc:
         raise click.ClickException(str(exc)) from None
@@ -432,6 +508,13 @@ def report(
             raise click.ClickException(
                 f"{db} holds no labelled posts; run `stormwatch analyze FILES --db {db}` first"
             )
+        from stormwatch.store.themes import ThemeStore
+
+        if not ThemeStore(store.db).active():  # a store made before themes existed
+            from stormwatch.models.embedding import load_embedder
+            from stormwatch.themes import find_themes
+
+            find_themes(store, load_embedder("static"), log=err.print)
         data = build_report(store, model, count_reposts, all_languages, window_ms)
     html = render_html(data, title)
     output.parent.mkdir(parents=True, exist_ok=True)
@@ -801,7 +884,13 @@ def demo(out: Path, live: bool, port: int, speed: float, exit_after: bool) -> No
 
 @main.command()
 @data_option
-@click.option("--tier", type=click.Choice(["fast", "accurate"]), default="fast", show_default=True)
+@click.option(
+    "--tier",
+    type=click.Choice(["fast", "accurate", "embedding"]),
+    default="fast",
+    show_default=True,
+    help="A classifier tier, or the static post embedding used for themes.",
+)
 @click.option(
     "--out",
     type=click.Path(file_okay=False, path_type=Path),
@@ -825,9 +914,10 @@ def demo(out: Path, live: bool, port: int, speed: float, exit_after: bool) -> No
 def train(
     data: Path | None, tier: str, out: Path | None, work: Path, steps: int, fresh: bool
 ) -> None:
-    """Rebuild a classifier tier's artifact from the labelled datasets (seeded, resumable).
+    """Rebuild a classifier tier's artifact from the labelled datasets (seeded, resumable),
+    or the static post embedding (`--tier embedding`, distilled from MiniLM).
 
-    The accurate tier needs the training extra: pip install -e '.[train]'."""
+    The accurate tier and the embedding need the training extra: pip install -e '.[train]'."""
     import shutil
 
     from stormwatch.evaluation import run_eval
@@ -838,6 +928,15 @@ def train(
     root = data_root(data)
     out = out or artifact_dir(tier)
     err.print(f"training the {tier} tier from {root} into {out}")
+    if tier == "embedding":
+        from stormwatch.training.embedding import train_embedding
+
+        work = work if work != Path(".train-cache/accurate") else Path(".train-cache/embedding")
+        if fresh:
+            shutil.rmtree(work, ignore_errors=True)
+        train_embedding(root, out, work, log=err.print)
+        err.print(f"wrote {out}")
+        return
     if tier == "fast":
         from stormwatch.training.fast import train_fast
 
@@ -976,6 +1075,45 @@ def eval_duplicates(data: Path | None, groups: int, background: int, seed: int) 
     from stormwatch.evaluation_duplicates import run_duplicates_eval
 
     emit_json(run_duplicates_eval(data_root(data), groups, background, seed), True, None)
+
+
+@eval_command.command("themes")
+@data_option
+@click.option("--split", type=click.Choice(["test", "train"]), default="test", show_default=True)
+@click.option("--no-minilm", is_flag=True, help="Only the static embedding (no PyTorch needed).")
+def eval_themes(data: Path | None, split: str, no_minilm: bool) -> None:
+    """Themes against the five TweetEval stance targets mixed: NMI, ARI, noise share and
+    time, for Stormwatch and BERTopic-style and k-means baselines."""
+    from stormwatch.evaluation_themes import run_themes_eval
+
+    report = run_themes_eval(data_root(data), split, minilm=not no_minilm, log=err.print)
+    table = Table(title=report["data"], title_justify="left")
+    for column in (
+        "method",
+        "embedding",
+        "themes",
+        "noise",
+        "NMI",
+        "ARI",
+        "NMI (noise a group)",
+        "s",
+    ):
+        table.add_column(column)
+    for r in report["rows"]:
+        table.add_row(
+            r["method"],
+            r["embedding"],
+            str(r["themes"]),
+            f"{r['noise']:.0%}",
+            f"{r['nmi']:.3f}",
+            f"{r['ari']:.3f}",
+            f"{r['nmi_noise_as_group']:.3f}",
+            f"{r['seconds']:.1f}",
+        )
+    err.print(table)
+    if report["minilm_skipped"]:
+        err.print(f"MiniLM rows skipped: {report['minilm_skipped']}")
+    emit_json(report, True, None)
 
 
 @eval_command.command("quantify")
@@ -1206,6 +1344,22 @@ def bench_console(
         workdir, sample_path(), n_posts, big, threads, log=err.print, rate=rate
     )
     emit_json(figures, True, None) if as_json else Console().print_json(data=figures)
+
+
+@bench.command("themes")
+@data_option
+@click.option("--posts", "n_posts", default=80_000, show_default=True)
+@click.option("--workdir", type=click.Path(file_okay=False, path_type=Path), default=Path(".bench"))
+def bench_themes(data: Path | None, n_posts: int, workdir: Path) -> None:
+    """Themes and coordination over N distinct real tweets (TweetEval texts): time per
+    stage and peak memory, in a fresh process."""
+    from stormwatch.bench_themes import run_themes_bench
+
+    try:
+        figures = run_themes_bench(data_root(data), n_posts, workdir, log=err.print)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    Console().print_json(data=figures)
 
 
 def _register_live_commands() -> None:

@@ -1,9 +1,11 @@
 """Every stored post with its labels, as JSONL, CSV or Parquet — the shape analysts load.
 
 JSONL record: {"id", "platform", "author", "author_id", "created_at", "text", "lang",
-"reply_to", "quote_of", "repost_of", "hashtags", "labels"}; `labels` maps each binary task to
-P(positive class) and each multi-class task to {class: probability}. CSV and Parquet carry
-the same fields with labels flattened to columns (`offensive`, `sentiment.negative`, ...).
+"reply_to", "quote_of", "repost_of", "hashtags", "english", "theme", "labels"}; `theme` is the
+id of the post's theme (null for noise, and for posts themes were not found for); `labels`
+maps each binary task to P(positive class) and each multi-class task to {class: probability}.
+CSV and Parquet carry the same fields with labels flattened to columns (`offensive`,
+`sentiment.negative`, ...).
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ BASE_FIELDS = (
     "repost_of",
     "hashtags",
     "english",
+    "theme",
 )
 
 
@@ -57,9 +60,11 @@ def post_record(p: Post) -> dict[str, Any]:
 
 def records(store: SQLiteStore) -> Iterator[dict[str, Any]]:
     model = store.latest_model()
+    theme_of = dict(store.db.execute("SELECT post_rowid, theme_id FROM post_themes").fetchall())
     for stored, proba in store.iter_posts(model):
         yield post_record(stored.post) | {
             "english": stored.english,
+            "theme": theme_of.get(stored.rowid),
             "labels": labels_record(proba, model.layout) if proba is not None and model else None,
         }
 
@@ -117,7 +122,7 @@ def write_parquet(store: SQLiteStore, path: str, chunk: int = 50_000) -> int:
     label_cols = label_columns(model and model.layout)
     schema = pa.schema(
         [
-            (name, pa.bool_() if name == "english" else pa.string())
+            (name, {"english": pa.bool_(), "theme": pa.int64()}.get(name, pa.string()))
             for name in BASE_FIELDS
             if name != "created_at"
         ]

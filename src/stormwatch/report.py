@@ -238,6 +238,7 @@ def build_report(
         "series": series,
         "alerts": summary["alerts"],
         "coordination": summary["coordination"],
+        "themes": summary.get("themes") or [],
         "examples": _examples(store, scored, model.layout, examples),
         "accounts": _accounts(store, scored, model.layout, accounts),
         "methods": _methods(model, summary["prevalence"]),
@@ -258,17 +259,23 @@ def _ticks(report: dict[str, Any]) -> tuple[list[str], list[str]]:
 def render_charts(report: dict[str, Any]) -> dict[str, str]:
     """The report's charts as SVG strings (empty when posts carry no times)."""
     series = report["series"]
+    sparks = {
+        f"theme-{t['id']}": charts.sparkline(t["rise"], f"posts on {t['label']} over time")
+        for t in report.get("themes", [])
+        if t.get("rise")
+    }
     if not series:
-        return {}
+        return sparks
     ticks, hover = _ticks(report)
     width = report["window"]["width"]
     out = {
+        **sparks,
         "timeline": charts.stacked_bars(
             ticks,
             {k: series[k] for k in ("negative", "neutral", "positive") if k in series},
             f"Posts per {width} window by sentiment",
             hover=hover,
-        )
+        ),
     }
     labels = [k for k in HEADLINE if any(k in w["prevalence"] for w in report["windows"])]
     if labels:

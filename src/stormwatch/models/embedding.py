@@ -49,19 +49,25 @@ class StaticEmbedder:
         self.tokenizer.no_padding()
 
     def embed(self, texts: Sequence[str], batch: int = 20_000) -> np.ndarray:
+        """Sum of piece vectors (weights are folded in), as one sparse product per batch."""
+        from scipy.sparse import csr_matrix
+
         out = np.zeros((len(texts), self.vectors.shape[1]), dtype=np.float32)
         for start in range(0, len(texts), batch):
             encoded = self.tokenizer.encode_batch(
                 list(texts[start : start + batch]), add_special_tokens=False
             )
             lengths = np.fromiter((len(e.ids) for e in encoded), np.int64, len(encoded))
-            if not lengths.sum():
+            total = int(lengths.sum())
+            if not total:
                 continue
-            flat = np.fromiter((i for e in encoded for i in e.ids), np.int64, int(lengths.sum()))
-            rows = np.repeat(np.arange(len(encoded)), lengths)
-            block = np.zeros((len(encoded), self.vectors.shape[1]), dtype=np.float32)
-            np.add.at(block, rows, self.vectors[flat])
-            out[start : start + len(encoded)] = block
+            columns = np.fromiter((i for e in encoded for i in e.ids), np.int64, total)
+            pointers = np.concatenate([[0], np.cumsum(lengths)])
+            counts = csr_matrix(
+                (np.ones(total, dtype=np.float32), columns, pointers),
+                shape=(len(encoded), len(self.vectors)),
+            )
+            out[start : start + len(encoded)] = counts @ self.vectors
         return _normalised(out)
 
 

@@ -219,3 +219,35 @@ def create_live_source_tables(db: sqlite3.Connection) -> None:
         CREATE INDEX replies_open ON replies (status) WHERE status IN ('draft', 'sending', 'failed')
         """,
     )
+
+
+@migration(5)
+def create_theme_tables(db: sqlite3.Connection) -> None:
+    """Themes with stable ids (a theme found again on a later run keeps its id; one that is
+    gone is retired, not deleted), each post's theme (NULL: noise), and what live
+    assignment needs (the cleaning direction, the joining threshold)."""
+    _run_script(
+        db,
+        """
+        CREATE TABLE themes (
+            theme_id INTEGER PRIMARY KEY,
+            label TEXT NOT NULL,
+            keywords TEXT NOT NULL,
+            size INTEGER NOT NULL,
+            centroid BLOB NOT NULL,
+            embedder TEXT NOT NULL,
+            created_ms INTEGER NOT NULL,
+            updated_ms INTEGER NOT NULL,
+            retired_ms INTEGER
+        );
+        CREATE TABLE post_themes (
+            post_rowid INTEGER PRIMARY KEY REFERENCES posts (rowid),
+            theme_id INTEGER REFERENCES themes (theme_id)
+        );
+        CREATE INDEX post_themes_theme ON post_themes (theme_id);
+        CREATE TABLE theme_state (
+            name TEXT PRIMARY KEY,
+            value BLOB NOT NULL
+        )
+        """,
+    )

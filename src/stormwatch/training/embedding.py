@@ -87,8 +87,9 @@ def _teacher(
             if path.exists():
                 continue
             parts = []
-            for s in range(start, min(start + chunk, len(texts)), 128):
-                encoded = tokenizer.encode_batch(texts[s : s + 128])
+            end = min(start + chunk, len(texts))
+            for s in range(start, end, 128):
+                encoded = tokenizer.encode_batch(texts[s : min(s + 128, end)])
                 ids = torch.tensor([e.ids for e in encoded])
                 mask = torch.tensor([e.attention_mask for e in encoded])
                 states = model(input_ids=ids, attention_mask=mask)[0]
@@ -99,9 +100,15 @@ def _teacher(
             log(f"teacher: {done:,}/{len(texts):,} tweets ({time.perf_counter() - started:.0f} s)")
     tokenizer.no_truncation()
     tokenizer.no_padding()
-    return np.concatenate(
+    teacher = np.concatenate(
         [np.load(work / f"teacher-{s:06d}.npy") for s in range(0, len(texts), chunk)]
     )
+    if len(teacher) != len(texts):
+        raise RuntimeError(
+            f"cached teacher embeddings ({len(teacher):,}) do not match the corpus "
+            f"({len(texts):,}): rerun with --fresh"
+        )
+    return teacher
 
 
 def _distil(torch: Any, model: Any, tokenizer: Any) -> np.ndarray:
@@ -119,7 +126,7 @@ def _distil(torch: Any, model: Any, tokenizer: Any) -> np.ndarray:
 
 
 def train_embedding(
-    data: Path, out: Path, work: Path, log: Log = print, epochs: int = 4
+    data: Path, out: Path, work: Path, log: Log = print, epochs: int = 12
 ) -> dict[str, Any]:
     torch, AutoModel, package = _imports()
     from tokenizers import Tokenizer

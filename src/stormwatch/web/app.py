@@ -70,6 +70,9 @@ class Config:
     # (without them, answers stay drafts for `stormwatch reply --pending --send`)
     repliers: dict[str, Any] | None = None
     reply_every_s: float = 2.0
+    # live themes: found once enough posts are labelled, then new posts assigned
+    themes_every_s: float = 15.0
+    themes_after: int = 500
 
 
 class Cache:
@@ -157,6 +160,8 @@ def create_app(
             threading.Thread(target=_notify, daemon=True, name="stormwatch-notify").start()
         if config.repliers:
             threading.Thread(target=_send_replies, daemon=True, name="stormwatch-reply").start()
+        if config.themes_every_s > 0:
+            threading.Thread(target=_track_themes, daemon=True, name="stormwatch-themes").start()
         # Warm what the dashboard shows first, so its first load is not the slow one.
         threading.Thread(target=_warm, daemon=True, name="stormwatch-warm").start()
         try:
@@ -312,6 +317,7 @@ def create_app(
                     all_languages,
                     scored=view.scored(reposts, all_languages),
                     with_coordination=False,  # slow on big stores: its own, slower cache
+                    with_themes=False,  # the themes page has its own
                 )
                 | {
                     "backlog": live.backlog,
@@ -432,6 +438,7 @@ def create_app(
         since: str | None = None,
         until: str | None = None,
         before: int | None = None,
+        theme: int | None = None,
         limit_: Annotated[int, Query(alias="limit", ge=1, le=500)] = 50,
     ) -> dict[str, Any]:
         layout = live.model.layout
@@ -439,11 +446,15 @@ def create_app(
             raise HTTPException(422, f"unknown label {label!r}; use one of {list(layout.labels)}")
         try:
             view, flags = live.flags()
+            mask = flags.get(label) if label else None
+            if theme is not None:
+                in_theme = _theme_mask(theme, view)
+                mask = in_theme if mask is None else mask & in_theme
             found = queries.find_posts(
                 stores.get(),
                 view,
                 layout,
-                flags.get(label) if label else None,
+                mask,
                 author,
                 q,
                 since,
@@ -756,6 +767,107 @@ def create_app(
         response = RedirectResponse("/login", 303)
         response.delete_cookie(SESSION_COOKIE)
         return response
+
+    def _track_themes() -> None:
+        """Find themes once enough posts are labelled; then assign new posts and propose
+        new themes as they gather (ids stay stable)."""
+        from stormwatch.models.embedding import load_embedder
+        from stormwatch.store.themes import ThemeStore
+        from stormwatch.themes import ThemeTracker, find_themes
+
+        store = SQLiteStore(db)
+        try:
+            embedder = load_embedder("static")
+            tracker = ThemeTracker(store, embedder)
+            while not stopping.wait(config.themes_every_s):
+                try:
+                    if not ThemeStore(store.db).active():
+                        if len(live.view) >= config.themes_after:
+                            find_themes(store, embedder)
+                    else:
+                        tracker.update()
+                except Exception as exc:  # keep the console up; say what failed
+                    live.last_error = f"themes: {exc!r}"
+        finally:
+            store.close()
+
+    def _themes_version() -> tuple[int, int]:
+        row = (
+            stores.get()
+            .db.execute(
+                "SELECT (SELECT coalesce(max(updated_ms), 0) FROM themes), "
+                "(SELECT count(*) FROM post_themes)"
+            )
+            .fetchone()
+        )
+        return int(row[0]), int(row[1])
+
+    def _themes() -> list[dict[str, Any]]:
+        from stormwatch.themes import describe_themes
+
+        version = _themes_version()
+        return cache.get(
+            ("themes", version), len(live.view), lambda: describe_themes(stores.get(), live.model)
+        )
+
+    def _theme_mask(theme: int, view: Any) -> np.ndarray:
+        rows = np.fromiter(
+            (
+                r[0]
+                for r in stores.get().db.execute(
+                    "SELECT post_rowid FROM post_themes WHERE theme_id = ?", (theme,)
+                )
+            ),
+            np.int64,
+        )
+        return np.isin(view.rowids, rows)
+
+    @app.get("/api/v1/themes", tags=["read"], summary="Themes: keywords, size, share, mix, posts")
+    def themes_api(who: Annotated[Principal, Depends(reader)]) -> dict[str, Any]:
+        return {"themes": _themes()}
+
+    @app.get("/themes", include_in_schema=False)
+    def themes_page(request: Request, who: Annotated[Principal, Depends(page_user)]) -> Response:
+        from markupsafe import Markup
+
+        from stormwatch import charts
+
+        found = _themes()
+        if _wants_json(request):
+            return JSONResponse({"themes": found})
+        sparks = {
+            t["id"]: Markup(charts.sparkline(t["rise"], f"posts on {t['label']} over time"))
+            for t in found
+            if t.get("rise")
+        }
+        return _render(request, "themes.html", who, themes=found, sparks=sparks)
+
+    @app.get("/themes/{theme}", include_in_schema=False)
+    def theme_page(
+        request: Request,
+        theme: int,
+        who: Annotated[Principal, Depends(page_user)],
+        before: int | None = None,
+    ) -> Response:
+        found = {t["id"]: t for t in _themes()}
+        if theme not in found:
+            raise HTTPException(404, f"no theme {theme}")
+        view, _ = live.flags()
+        posts = queries.find_posts(
+            stores.get(),
+            view,
+            live.model.layout,
+            _theme_mask(theme, view),
+            None,
+            None,
+            None,
+            None,
+            before,
+            50,
+        )
+        if _wants_json(request):
+            return JSONResponse({"theme": found[theme], "posts": posts})
+        return _render(request, "theme.html", who, theme=found[theme], posts=posts)
 
     def _sources() -> dict[str, Any]:
         from stormwatch.replies import Outbox
