@@ -1111,6 +1111,10 @@ def eval_themes(data: Path | None, split: str, no_minilm: bool) -> None:
             f"{r['seconds']:.1f}",
         )
     err.print(table)
+    d = report["near_duplicates"]
+    err.print(
+        f"planted copy-paste groups: precision {d['precision']:.3f}, recall {d['recall']:.3f}"
+    )
     if report["minilm_skipped"]:
         err.print(f"MiniLM rows skipped: {report['minilm_skipped']}")
     emit_json(report, True, None)

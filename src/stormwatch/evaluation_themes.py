@@ -107,6 +107,9 @@ def run_themes_eval(
                     "seconds": round(embed_s + time.perf_counter() - started, 2),
                 }
             )
+    from stormwatch.evaluation_duplicates import run_duplicates_eval
+
+    duplicates = run_duplicates_eval(root)
     return {
         "data": f"TweetEval stance {split} splits, {len(TARGETS)} targets mixed",
         "posts": len(texts),
@@ -114,4 +117,5 @@ def run_themes_eval(
         "rows": rows,
         "minilm_skipped": skipped,
         "target": "NMI >= 0.55 with <= 30% noise (issue #6)",
+        "near_duplicates": duplicates,
     }
