@@ -306,7 +306,8 @@ def words(text: str, exclude: frozenset[str] = frozenset()) -> list[str]:
     for w in _WORD.findall(text):
         w = w.strip("'")
         bare = w.lstrip("#")
-        if len(bare) < 3 or bare in STOP_WORDS or w in exclude or bare in exclude:
+        plain = bare.replace("'", "")
+        if len(bare) < 3 or plain in STOP_WORDS or w in exclude or bare in exclude:
             continue
         out.append(w)
     return out
@@ -375,7 +376,10 @@ def representatives(
     if len(members) == 0:
         return []
     vectors = clean[members]
-    relevance = vectors @ centroid
+    # typical of the theme, and with something to say: very short posts ("@user Anything?")
+    # sit near every centroid but show nothing
+    wordiness = np.array([min(1.0, len(gist(texts[int(m)]).split()) / 6) for m in members])
+    relevance = (vectors @ centroid) * wordiness
     order = np.argsort(-relevance)[: max(n * 20, 50)]
     chosen: list[int] = []
     gists: set[str] = set()
