@@ -47,6 +47,11 @@ def test_preflight_tells_a_friendly_crowd_from_a_hostile_one(tmp_path):
     assert angry["concentration"]["top_1pct_share"] >= 0.4, angry["concentration"]
     html = (tmp_path / "pf.html").read_text(encoding="utf-8")
     assert f"Risk: {angry['level'].upper()}" in html
+    # The grievances are named: themes ranked by the negative posts they hold.
+    grievances = angry["themes"]
+    assert grievances and grievances[0]["share_of_negative"] >= grievances[-1]["share_of_negative"]
+    assert all(t["label"] in html for t in grievances)
+    assert any("centres on" in reason for reason in angry["reasons"])
     # Its baseline feeds the early warning.
     baseline = tmp_path / "baseline.json"
     baseline.write_bytes(orjson.dumps(calm))

@@ -89,7 +89,34 @@ def concentration(store: SQLiteStore, model: ModelRef) -> dict[str, Any]:
     }
 
 
-def assess(store: SQLiteStore, model: ModelRef, brand: str | None = None) -> dict[str, Any]:
+def grievance_themes(store: SQLiteStore, model: ModelRef, top: int = 5) -> list[dict[str, Any]]:
+    """The themes that hold most of the negative posts, largest share of them first."""
+    from stormwatch.models.embedding import load_embedder
+    from stormwatch.themes import describe_themes, find_themes
+
+    find_themes(store, load_embedder("static"))
+    themes = describe_themes(store, model, examples=3)
+    negative = {t["id"]: t["size"] * t["mix"].get("negative", 0.0) for t in themes}
+    total = sum(negative.values())
+    ranked = sorted(themes, key=lambda t: -negative[t["id"]])
+    return [
+        {
+            "id": t["id"],
+            "label": t["label"],
+            "keywords": t["keywords"],
+            "negative_posts": round(negative[t["id"]]),
+            "share_of_negative": round(negative[t["id"]] / total, 3) if total else 0.0,
+            "negative_within": t["mix"].get("negative"),
+            "examples": t["examples"],
+        }
+        for t in ranked[:top]
+        if negative[t["id"]] > 0
+    ]
+
+
+def assess(
+    store: SQLiteStore, model: ModelRef, brand: str | None = None, themes: bool = True
+) -> dict[str, Any]:
     from stormwatch.models import reference_for
 
     validation, methods = reference_for(model.name, model.version)
@@ -115,13 +142,20 @@ def assess(store: SQLiteStore, model: ModelRef, brand: str | None = None) -> dic
             f"the negativity is broad: the loudest 10% of accounts wrote "
             f"{concentrated['top_10pct_share']:.0%} of the negative posts"
         )
+    grievances = grievance_themes(store, model) if themes else None
+    if grievances:
+        lead = grievances[0]
+        reasons.append(
+            f"the negativity centres on '{lead['label']}' ({lead['share_of_negative']:.0%} of "
+            "the negative posts): expect it to be raised, and prepare an answer"
+        )
     return {
         "brand": brand,
         "posts": len(scored),
         "model": {"name": model.name, "version": model.version},
         "prevalence": {label: p.as_dict() for label, p in estimated.items()},
         "concentration": concentrated,
-        "themes": None,  # named grievance themes arrive with the themes feature
+        "themes": grievances,
         "level": level,
         "reasons": reasons,
         "recommendation": ADVICE[level],
