@@ -232,6 +232,21 @@ def test_demo_runs_on_the_bundled_sample(tmp_path):
     warnings = [a for a in summary["alerts"] if a["level"] in ("warning", "critical")]
     assert warnings and "2013-11-13T19" <= warnings[0]["at"] < "2013-11-13T21"
     assert warnings[0]["evidence"]["examples"] and warnings[0]["recommendation"]
+    # Alerts are stored once; a second run over the same store adds none.
+    from stormwatch.store.alerts import AlertStore
+    from stormwatch.store.sqlite import SQLiteStore
+
+    db = tmp_path / "demo" / "demo.db"
+    with SQLiteStore(db) as store:
+        assert len(AlertStore(store.db).history()) == len(summary["alerts"])
+    again = run("analyze", str(sample_path()), "--db", str(db), "--json", "--no-themes")
+    assert again.exit_code == 0
+    with SQLiteStore(db) as store:
+        assert len(AlertStore(store.db).history()) == len(summary["alerts"])
+    # Themes are found and named, never by the campaign's own hashtag.
+    assert summary["themes"] and all(
+        "askbrand" not in t["label"].lower() for t in summary["themes"]
+    )
     # The sample's copy-paste wave of young accounts is found and flagged, with evidence.
     flagged = [g for g in summary["coordination"]["copy_paste_groups"] if g["looks_coordinated"]]
     assert len(flagged) == 1 and flagged[0]["accounts"] >= 20 and flagged[0]["minutes"] <= 60

@@ -27,6 +27,7 @@ from stormwatch.export import EXPORT_FORMATS
 from stormwatch.models import TIERS, load_classifier
 from stormwatch.sources.files import FORMATS, InputError, read_posts
 from stormwatch.sources.tabular import ColumnMap
+from stormwatch.store.alerts import AlertStore
 from stormwatch.store.sqlite import SQLiteStore
 from stormwatch.training.accurate import Schedule
 
@@ -158,6 +159,7 @@ def run_analyze(
             baseline=baseline,
             with_themes=themes,
         )
+        AlertStore(store.db).record(summary["alerts"])  # kept once, however often re-run
     summary["db"] = str(db)
     summary["rejects_file"] = str(rejects) if counts.rejected or counts.skipped else None
     return summary, counts

@@ -251,3 +251,24 @@ def create_theme_tables(db: sqlite3.Connection) -> None:
         )
         """,
     )
+
+
+@migration(6)
+def create_alerts_table(db: sqlite3.Connection) -> None:
+    """Every alert the early warning raised, once (a re-run or a restart finds the same
+    alert again and leaves it be), with when it was first seen and whether hooks were sent."""
+    _run_script(
+        db,
+        """
+        CREATE TABLE alerts (
+            alert_id INTEGER PRIMARY KEY,
+            at TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            level TEXT NOT NULL,
+            record TEXT NOT NULL,
+            first_seen_ms INTEGER NOT NULL,
+            notified_ms INTEGER,
+            UNIQUE (at, kind, level)
+        )
+        """,
+    )

@@ -331,22 +331,24 @@ def create_app(
     stopping = threading.Event()
 
     def _notify() -> None:
-        """Send each new warning or critical alert to every webhook, once. Alerts that
-        existed when the server started were sent (or not) by the run that raised them."""
+        """Send each new warning or critical alert to every webhook, once: alerts are
+        stored on first sight (de-duplicated by time, kind and level) and marked when sent,
+        so a restart neither resends nor forgets. Alerts already raised when the server
+        started were sent (or not) by the run that raised them."""
+        from stormwatch.store.alerts import AlertStore
         from stormwatch.webhooks import deliver
-
-        def key(alert: dict[str, Any]) -> tuple[str, str, str]:
-            return alert["at"], alert["kind"], alert["level"]
 
         warmed.wait(timeout=300)
         try:
-            sent = {key(a) for a in _detected()}
+            alerts = AlertStore(stores.get().db)
+            alerts.record(_detected(), now_ms=0)  # known before this start: not news
+            started_ms = int(time.time() * 1000)
             while not stopping.wait(timeout=2.0):
-                for alert in _detected():
-                    if alert["level"] in ("warning", "critical") and key(alert) not in sent:
-                        sent.add(key(alert))
-                        for hook in config.webhooks:
-                            deliver(hook, alert, config.dead_letters)
+                alerts.record(_detected())
+                for alert in alerts.to_notify(started_ms):
+                    for hook in config.webhooks:
+                        deliver(hook, alert, config.dead_letters)
+                    alerts.notified(alert["alert_id"])
         except Exception:
             # Only expected at shutdown (the store closed under it); deliveries record
             # their own failures in the dead letters.
