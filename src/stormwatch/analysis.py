@@ -239,9 +239,11 @@ def detect_alerts(
     validation: Any,
     config: Any = None,
     baseline: Any = None,
+    off_purpose: Any = None,
 ) -> list[Any]:
     """Run the early-warning detector over the posts in time order, minute by minute (empty
-    minutes included), as it would have run live; returns its de-duplicated alerts."""
+    minutes included), as it would have run live; returns its de-duplicated alerts.
+    `off_purpose` (scores, decisions), aligned with `scored`, adds the hijack signal."""
     from stormwatch.core.quantify import binary_views
     from stormwatch.core.warning import LABELS, Detector, Minute
 
@@ -257,6 +259,9 @@ def detect_alerts(
         ).items()
         if label in LABELS
     }
+    if off_purpose is not None:
+        scores, decisions = off_purpose
+        views["off_purpose"] = (scores[timed][order], decisions[timed][order], None)
     detector = Detector({label: ref for label, (_, _, ref) in views.items()}, config, baseline)
     minute = created // 60_000
     busy, starts = np.unique(minute, return_index=True)
@@ -327,6 +332,7 @@ def summarize(
     baseline: Any = None,
     with_coordination: bool = True,
     with_themes: bool = True,
+    purpose: Any = None,
 ) -> dict[str, Any]:
     """The summary object of `analyze --json`. Keys are stable; later features add keys.
     `scored` may be passed in when the caller already holds the (filtered) probabilities."""
@@ -341,6 +347,20 @@ def summarize(
     proba = scored.proba
     validation, methods = reference_for(model.name, model.version)
     estimated = prevalences(proba, model.layout, validation, methods) if len(proba) else {}
+    off_purpose = None
+    purpose_summary = None
+    if purpose is not None and len(proba):
+        from stormwatch.core.quantify import estimate
+        from stormwatch.purpose import off_purpose_view
+
+        off_purpose = off_purpose_view(store, scored.rowids, purpose)
+        share = estimate("cc", *off_purpose)
+        purpose_summary = {
+            "off_purpose": share.as_dict(),
+            "threshold": purpose.tau,
+            "statement": f"{share.estimate:.0%} of the posts read as off the campaign's "
+            f"purpose (counted; 95% interval {share.low:.0%}-{share.high:.0%})",
+        }
     first, last = stored["first"], stored["last"]
     span_hours = (last - first).total_seconds() / 3600 if first and last else None
     return {
@@ -374,6 +394,9 @@ def summarize(
             store,
             scored,
             model.layout,
-            detect_alerts(scored, model.layout, validation, baseline=baseline),
+            detect_alerts(
+                scored, model.layout, validation, baseline=baseline, off_purpose=off_purpose
+            ),
         ),
+        "purpose": purpose_summary,
     }

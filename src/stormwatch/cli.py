@@ -25,7 +25,7 @@ from stormwatch.analysis import (
 )
 from stormwatch.export import EXPORT_FORMATS
 from stormwatch.models import TIERS, load_classifier
-from stormwatch.sources.files import FORMATS, InputError, read_posts
+from stormwatch.sources.files import FORMATS, InputError, only_posts, read_posts
 from stormwatch.sources.tabular import ColumnMap
 from stormwatch.store.alerts import AlertStore
 from stormwatch.store.sqlite import SQLiteStore
@@ -115,6 +115,7 @@ def run_analyze(
     all_languages: bool = False,
     baseline: Any = None,
     themes: bool = True,
+    purpose: Any = None,
 ) -> tuple[dict[str, Any], RunCounts]:
     classifier = load_classifier(tier)
     sink = RejectsFile(rejects)
@@ -158,6 +159,7 @@ def run_analyze(
             include_non_english=all_languages,
             baseline=baseline,
             with_themes=themes,
+            purpose=purpose,
         )
         AlertStore(store.db).record(summary["alerts"])  # kept once, however often re-run
     summary["db"] = str(db)
@@ -208,6 +210,8 @@ def print_summary(summary: dict[str, Any], console: Console) -> None:
     console.print(shares)
     for sentence in summary.get("statements", []):
         console.print(f"• {sentence[0].upper()}{sentence[1:]}.")
+    if summary.get("purpose"):
+        console.print(f"• {summary['purpose']['statement']}.")
     if summary.get("windows"):
         labels = list(summary["windows"][0]["prevalence"]) or []
         series = Table(
@@ -233,6 +237,19 @@ def print_summary(summary: dict[str, Any], console: Console) -> None:
     console.print(f"store: {summary['db']}")
     if summary.get("rejects_file"):
         console.print(f"rejected/skipped lines kept in: {summary['rejects_file']}")
+
+
+def _purpose_or_none(sentence: str | None, examples: Path | None = None) -> Any:
+    """The stated purpose for the hijack signal, or None; a bad one is a usage error."""
+    if not sentence and not examples:
+        return None
+    from stormwatch.purpose import make_purpose
+
+    texts = [p.text for p in only_posts(read_posts([str(examples)], "auto"))] if examples else []
+    try:
+        return make_purpose(sentence, texts)
+    except (ValueError, FileNotFoundError) as exc:
+        raise click.BadParameter(str(exc), param_hint="--purpose") from None
 
 
 def themes_table(themes: list[dict[str, Any]]) -> Table:
@@ -364,6 +381,16 @@ def themes(
     "first hours).",
 )
 @click.option("--no-themes", is_flag=True, help="Skip finding themes (faster on huge stores).")
+@click.option(
+    "--purpose",
+    help="What the campaign is for, in a sentence: posts far from it count as off-purpose "
+    "(hijack), a share the early warning watches.",
+)
+@click.option(
+    "--purpose-examples",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A file of example on-purpose posts (any input format), with or instead of --purpose.",
+)
 def analyze(
     paths: tuple[str, ...],
     db: Path | None,
@@ -383,6 +410,8 @@ def analyze(
     window: str | None,
     baseline_file: Path | None,
     no_themes: bool,
+    purpose: str | None,
+    purpose_examples: Path | None,
 ) -> None:
     """Read posts from files, folders, globs or - (stdin), store and label them, and
     summarise the crowd: shares, prevalence, alerts, coordination and themes.
@@ -408,6 +437,7 @@ def analyze(
             baseline = read_baseline(orjson.loads(baseline_file.read_bytes()))
         except (ValueError, orjson.JSONDecodeError) as exc:
             raise click.BadParameter(str(exc), param_hint="--baseline") from None
+    stated = _purpose_or_none(purpose, purpose_examples)
     try:
         summary, counts = run_analyze(
             paths,
@@ -422,6 +452,7 @@ def analyze(
             all_languages,
             baseline,
             themes=not no_themes,
+            purpose=stated,
         )
     except InputError as exc:
         raise click.ClickException(str(exc)) from None
@@ -573,6 +604,7 @@ def _window_ms(window: str | None) -> int | None:
     help="Credentials file (mode 600) for --send-replies.",
 )
 @click.option("--mastodon-instance", help="Your Mastodon instance, for --send-replies.")
+@click.option("--purpose", help="What the campaign is for, in a sentence (the hijack signal).")
 def serve(
     db: Path,
     host: str,
@@ -586,6 +618,7 @@ def serve(
     send_replies: bool,
     credentials_file: Path | None,
     mastodon_instance: str | None,
+    purpose: str | None,
 ) -> None:
     """The live Q&A console: ingest API, dashboard, question queue, live sources' status
     (see docs/console.md). Answers to live posts become reply drafts; --send-replies posts
@@ -619,6 +652,7 @@ def serve(
         webhooks=webhooks,
         dead_letters=db.with_suffix(".dead-letters.jsonl"),
         repliers=repliers,
+        purpose=_purpose_or_none(purpose),
     )
     app = create_app(db, load_classifier(tier or settings.get("tier")), config)
     err.print(f"Stormwatch console on http://{host}:{port}/ (store {db}); Ctrl-C stops it")
@@ -888,7 +922,7 @@ def demo(out: Path, live: bool, port: int, speed: float, exit_after: bool) -> No
 @data_option
 @click.option(
     "--tier",
-    type=click.Choice(["fast", "accurate", "embedding"]),
+    type=click.Choice(["fast", "accurate", "embedding", "purpose"]),
     default="fast",
     show_default=True,
     help="A classifier tier, or the static post embedding used for themes.",
@@ -928,6 +962,12 @@ def train(
     from stormwatch.models.card import write_card
 
     root = data_root(data)
+    if tier == "purpose":
+        from stormwatch.purpose import CALIBRATION, calibrate
+
+        err.print(f"calibrating the off-purpose threshold from {root} into {CALIBRATION}")
+        calibrate(root, log=err.print)
+        return
     out = out or artifact_dir(tier)
     err.print(f"training the {tier} tier from {root} into {out}")
     if tier == "embedding":

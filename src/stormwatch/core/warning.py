@@ -4,7 +4,8 @@ its cost does not grow with the post rate.
 
 Evidence it weighs, each on a trailing window of `span` minutes:
 - hostility beyond the baseline, judged with prevalence intervals: the lower bound of the
-  negative (or offensive) share above the baseline's upper bound plus a margin;
+  negative (or offensive, or off-purpose when the organiser stated a purpose) share above
+  the baseline's upper bound plus a margin;
 - a slow build-up: a one-sided CUSUM on each minute's negative share against the baseline;
 - volume: posts against the expected count (an hour-of-day rhythm learned as it goes).
 
@@ -35,7 +36,7 @@ from stormwatch.core.quantify import (
 )
 
 LEVELS = ("watch", "warning", "critical")
-LABELS = ("negative", "offensive")
+LABELS = ("negative", "offensive", "off_purpose")  # off_purpose: only with a stated purpose
 BINS = 32  # score bins per decision in a minute's histogram (exact for CC/ACC)
 RECOMMENDATIONS = {
     "watch": "continue, and keep someone watching the stream",
@@ -153,7 +154,13 @@ class Detector:
     ) -> None:
         self.config = config or WarningConfig()
         self.references = dict(references)
-        self.labels = tuple(label for label in LABELS if label in self.references)
+        # With a given baseline, only the labels it covers are judged (it cannot be learned
+        # for the rest without giving up the point of a given one).
+        self.labels = tuple(
+            label
+            for label in LABELS
+            if label in self.references and (not baseline or label in baseline)
+        )
         self.baseline: dict[str, Prevalence] = dict(baseline or {})
         self._given = bool(baseline)
         self._learning = {label: (np.zeros(2 * BINS), np.zeros(2 * BINS)) for label in self.labels}
@@ -210,7 +217,7 @@ class Detector:
             for label in self.labels:
                 cells = Cells.from_histogram(*self._learning[label])
                 self.baseline[label] = estimate_cells(
-                    self.config.method,
+                    self._method(label),
                     cells,
                     self.references[label],
                     self.config.confidence,
@@ -259,12 +266,12 @@ class Detector:
             if n_window < cfg.min_posts:
                 continue
             cells = self._cells(span, label)
-            point = point_cells(cfg.method, cells, self.references[label])
+            point = point_cells(self._method(label), cells, self.references[label])
             if point <= base.high and self._cusum[label] <= cfg.cusum_h:
                 self._beyond[label] = 0
                 continue  # neither finding is possible: skip the bootstrap
             now = estimate_cells(
-                cfg.method,
+                self._method(label),
                 cells,
                 self.references[label],
                 cfg.confidence,
@@ -317,7 +324,7 @@ class Detector:
         if sum(m.n for m in recent) < self.config.surge_posts:
             return False
         now = estimate_cells(
-            self.config.method,
+            self._method(label),
             self._cells(recent, label),
             self.references[label],
             self.config.surge_confidence,
@@ -325,6 +332,12 @@ class Detector:
             seed=recent[-1].start_ms % (1 << 31),
         )
         return now.low > base.high
+
+    def _method(self, label: str) -> str:
+        """The configured estimator; counting (CC) for a label without held-out predictions
+        (off-purpose: its error rates measured elsewhere do not transfer to a campaign, and
+        the detector compares the share with the stream's own baseline anyway)."""
+        return self.config.method if self.references.get(label) is not None else "cc"
 
     def _base_cc(self, label: str) -> float:
         """The baseline's counted share, for the per-minute CUSUM (it compares counts)."""
@@ -384,7 +397,8 @@ def describe(alert: dict[str, Any]) -> str:
     evidence = alert["evidence"]
     if alert["kind"] == "hostility":
         parts = [
-            f"{label} {e['share']:.0%} (at least {e['low']:.0%}; baseline {e['baseline']:.0%})"
+            f"{label.replace('_', '-')} {e['share']:.0%} (at least {e['low']:.0%}; "
+            f"baseline {e['baseline']:.0%})"
             for label, e in evidence["labels"].items()
         ]
         what = "Hostility beyond the baseline: " + ", ".join(parts)

@@ -73,6 +73,7 @@ class Config:
     # live themes: found once enough posts are labelled, then new posts assigned
     themes_every_s: float = 15.0
     themes_after: int = 500
+    purpose: Any = None  # core.purpose.Purpose: the hijack signal joins the early warning
 
 
 class Cache:
@@ -552,10 +553,36 @@ def create_app(
 
         def compute() -> list[dict[str, Any]]:
             scored = view.scored()
-            found = detect_alerts(scored, live.model.layout, validation, baseline=config.baseline)
+            off = _off_purpose(scored.rowids) if config.purpose is not None else None
+            found = detect_alerts(
+                scored, live.model.layout, validation, baseline=config.baseline, off_purpose=off
+            )
             return alert_records(stores.get(), scored, live.model.layout, found)
 
         return cache.get(("detected",), len(view), compute)
+
+    purpose_seen: dict[str, np.ndarray] = {
+        "rowids": np.zeros(0, np.int64),
+        "scores": np.zeros(0),
+        "decisions": np.zeros(0, bool),
+    }
+
+    def _off_purpose(rowids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Off-purpose calls for these posts; each post is embedded once, when first seen."""
+        from stormwatch.purpose import off_purpose_view
+
+        known = purpose_seen["rowids"]
+        fresh = np.setdiff1d(rowids, known)
+        if len(fresh):
+            scores, decisions = off_purpose_view(stores.get(), fresh, config.purpose)
+            order = np.argsort(np.concatenate([known, fresh]), kind="stable")
+            purpose_seen["rowids"] = np.concatenate([known, fresh])[order]
+            purpose_seen["scores"] = np.concatenate([purpose_seen["scores"], scores])[order]
+            purpose_seen["decisions"] = np.concatenate([purpose_seen["decisions"], decisions])[
+                order
+            ]
+        where = np.searchsorted(purpose_seen["rowids"], rowids)
+        return purpose_seen["scores"][where], purpose_seen["decisions"][where]
 
     def _alerts() -> list[dict[str, Any]]:
         view = live.view
