@@ -132,3 +132,37 @@ def test_the_console_raises_the_hijack_alert_with_a_stated_purpose(tmp_path):
             ]
             time.sleep(0.3)
     assert found and "2026-11-26T13:00" <= found[0]["at"] <= "2026-11-26T13:30"
+
+
+def test_preflight_baseline_carries_the_off_purpose_share(tmp_path):
+    path = tmp_path / "campaign.jsonl"
+    _campaign(path)
+    calm = tmp_path / "calm.jsonl"
+    lines = path.read_bytes().splitlines(keepends=True)
+    calm.write_bytes(b"".join(line for line in lines if b'"2026-11-26T13:' not in line))
+    runner = CliRunner()
+    pre = runner.invoke(main, ["preflight", str(calm), "--json", "--purpose", PURPOSE])
+    assert pre.exit_code == 0, pre.output
+    baseline = orjson.loads(pre.stdout)["baseline"]
+    assert baseline["off_purpose"]["high"] < 0.1  # the calm crowd is on purpose
+    (tmp_path / "pre.json").write_bytes(pre.stdout.encode())
+    result = runner.invoke(
+        main,
+        [
+            "analyze",
+            str(path),
+            "--db",
+            str(tmp_path / "b.db"),
+            "--json",
+            "--no-themes",
+            "--purpose",
+            PURPOSE,
+            "--baseline",
+            str(tmp_path / "pre.json"),
+        ],
+    )
+    alerts = orjson.loads(result.stdout)["alerts"]
+    hijack = [
+        a for a in alerts if a["kind"] == "hostility" and "off_purpose" in a["evidence"]["labels"]
+    ]
+    assert hijack and hijack[0]["at"] < "2026-11-26T13:15"

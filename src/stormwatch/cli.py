@@ -755,6 +755,10 @@ def replay(
 @click.option(
     "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="HTML file to write."
 )
+@click.option(
+    "--purpose",
+    help="What the Q&A would be for: the off-purpose share joins the baseline (hijack).",
+)
 def preflight(
     paths: tuple[str, ...],
     brand: str | None,
@@ -762,6 +766,7 @@ def preflight(
     tier: str | None,
     as_json: bool,
     output: Path | None,
+    purpose: str | None,
 ) -> None:
     """Before launch: how hostile are the posts that mention the brand already, and how
     risky is an open Q&A? Prints a risk level (low / elevated / high / severe) with the
@@ -785,7 +790,7 @@ def preflight(
                 raise click.ClickException(str(exc)) from None
             if counts.read == 0:
                 raise click.ClickException(f"no posts could be read from {', '.join(paths)}")
-            result = assess(store, model, brand)
+            result = assess(store, model, brand, purpose=_purpose_or_none(purpose))
     result["rejected"] = counts.rejected
     if output is not None:
         from stormwatch.report import render_template

@@ -115,7 +115,11 @@ def grievance_themes(store: SQLiteStore, model: ModelRef, top: int = 5) -> list[
 
 
 def assess(
-    store: SQLiteStore, model: ModelRef, brand: str | None = None, themes: bool = True
+    store: SQLiteStore,
+    model: ModelRef,
+    brand: str | None = None,
+    themes: bool = True,
+    purpose: Any = None,
 ) -> dict[str, Any]:
     from stormwatch.models import reference_for
 
@@ -128,6 +132,13 @@ def assess(
         methods,
         labels=("negative", "offensive", "irony"),
     )
+    baseline = {label: estimated[label].as_dict() for label in ("negative", "offensive")}
+    if purpose is not None and len(scored):
+        from stormwatch.core.quantify import estimate
+        from stormwatch.purpose import off_purpose_view
+
+        off = estimate("cc", *off_purpose_view(store, scored.rowids, purpose))
+        baseline["off_purpose"] = off.as_dict()  # judged against, not part of the level rule
     lows = {label: p.low for label, p in estimated.items()}
     level, reasons = level_for(lows)
     concentrated = concentration(store, model)
@@ -165,5 +176,5 @@ def assess(
             "text": "the highest level with a condition whose every 95% lower bound reaches "
             "its threshold",
         },
-        "baseline": {label: estimated[label].as_dict() for label in ("negative", "offensive")},
+        "baseline": baseline,
     }
