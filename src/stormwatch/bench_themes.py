@@ -15,7 +15,6 @@ from typing import Any
 
 import orjson
 
-from stormwatch.core.normalize import unescape
 from stormwatch.records import Post
 from stormwatch.store.sqlite import SQLiteStore
 
@@ -23,20 +22,12 @@ TASKS = ("emoji", "sentiment", "offensive", "hate", "irony", "emotion", "stance"
 
 
 def distinct_tweets(data: Path, n: int, seed: int = 3) -> list[str]:
-    root = data / "tweeteval" / "datasets"
-    texts: set[str] = set()
-    for task in TASKS:
-        for path in sorted((root / task).rglob("*_text.txt")):
-            texts.update(
-                unescape(line.strip())
-                for line in path.read_text(encoding="utf-8").splitlines()
-                if line.strip()
-            )
-    ordered = sorted(texts)
-    random.Random(seed).shuffle(ordered)
-    if len(ordered) < n:
-        raise ValueError(f"only {len(ordered):,} distinct tweets under {root}; ask for fewer")
-    return ordered[:n]
+    from stormwatch.datasets import tweet_texts
+
+    texts = tweet_texts(data, TASKS, "*_text.txt", seed)
+    if len(texts) < n:
+        raise ValueError(f"only {len(texts):,} distinct tweets in TweetEval; ask for fewer")
+    return texts[:n]
 
 
 def build_store(data: Path, n: int, workdir: Path, log: Any = print) -> Path:

@@ -7,6 +7,8 @@ official metric of its benchmark.
 from __future__ import annotations
 
 import csv
+import random
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -147,3 +149,23 @@ def load_split(root: Path, task: str, split: str) -> tuple[list[str], np.ndarray
     if spec.source == "questions":
         return question_splits(task)[split]
     return sarcasm_splits(root)[split]
+
+
+def tweet_texts(
+    root: Path, tasks: Sequence[str], pattern: str = "train_text.txt", seed: int = 7
+) -> list[str]:
+    """Distinct TweetEval texts of these tasks (files matching `pattern`, searched below
+    each task's folder), unescaped, in a seeded shuffled order: unlabelled tweets for
+    training the embedding and for big benchmarks."""
+    base = root / "tweeteval" / "datasets"
+    texts: set[str] = set()
+    for task in tasks:
+        for path in sorted((base / task).rglob(pattern)):
+            texts.update(
+                unescape(line.strip())
+                for line in path.read_text(encoding="utf-8").splitlines()
+                if line.strip()
+            )
+    ordered = sorted(texts)
+    random.Random(seed).shuffle(ordered)
+    return ordered

