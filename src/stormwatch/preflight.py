@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from stormwatch.core.labels import hard_labels
-from stormwatch.core.quantify import prevalences
+from stormwatch.core.quantify import binary_views, estimate, prevalences
 from stormwatch.store.base import ModelRef
 from stormwatch.store.sqlite import SQLiteStore
 
@@ -132,9 +132,15 @@ def assess(
         methods,
         labels=("negative", "offensive", "irony"),
     )
-    baseline = {label: estimated[label].as_dict() for label in ("negative", "offensive")}
+    # The early warning compares counted shares (WarningConfig.method), so its baseline is
+    # counted too; the prevalence above stays adjusted.
+    views = binary_views(scored.proba, model.layout, validation)
+    baseline = {
+        label: estimate("cc", views[label][0], views[label][1]).as_dict()
+        for label in ("negative", "offensive")
+        if label in views
+    }
     if purpose is not None and len(scored):
-        from stormwatch.core.quantify import estimate
         from stormwatch.purpose import off_purpose_view
 
         off = estimate("cc", *off_purpose_view(store, scored.rowids, purpose))

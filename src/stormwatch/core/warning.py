@@ -95,7 +95,12 @@ class WarningConfig:
     surge_confidence: float = 0.95
     surge_posts: int = 30
     clear_minutes: int = 30  # quiet this long before the same alert is raised again
-    method: str = "acc"
+    # Counted shares against a counted baseline: a change in the true share moves the
+    # counted share the same way, and counting is far less noisy than adjusting (ACC
+    # divides by TPR - FPR), so a rise is beyond doubt sooner. Chosen on the val streams:
+    # warning median 9 vs 12 min, p90 20 vs 22, no more false alarms. Summaries and
+    # reports still show the adjusted estimates.
+    method: str = "cc"
     replicates: int = 200
 
 
