@@ -50,10 +50,11 @@ _WORD = re.compile(r"#?[^\W\d_][\w']+")
 
 def common_direction_removed(vectors: np.ndarray, mean: np.ndarray, axis: np.ndarray) -> np.ndarray:
     """Centre, drop the dominant shared direction, renormalise (rows)."""
-    centred = vectors - mean
-    centred -= np.outer(centred @ axis, axis)
-    norms = np.linalg.norm(centred, axis=1, keepdims=True)
-    return (centred / np.maximum(norms, 1e-9)).astype(np.float32)
+    centred = np.asarray(vectors, dtype=np.float32) - mean.astype(np.float32)  # one copy
+    if np.any(axis):
+        centred -= np.outer(centred @ axis.astype(np.float32), axis.astype(np.float32))
+    centred /= np.maximum(np.linalg.norm(centred, axis=1, keepdims=True), 1e-9)
+    return centred
 
 
 @dataclass
@@ -141,7 +142,7 @@ class NeighbourAssigner:
 
     k: int = 10
     floor: float = 0.1
-    chunk: int = 4096
+    chunk: int = 1024  # rows of similarities at a time: memory stays small
     max_cores: int = 4000  # a random subsample of cores keeps assignment linear in posts
     seed: int = 7
     threshold_: float = 0.0
@@ -223,11 +224,11 @@ class ThemePipeline:
             empty = np.zeros((0, x.shape[1] if x.ndim == 2 else 0), np.float32)
             return ThemeFit(np.zeros(0, np.int64), empty, np.zeros(0), np.zeros(0), 1.0)
         mean = x.mean(axis=0)
-        centred = x - mean
         rng = np.random.default_rng(self.seed)
         pick = np.sort(rng.choice(n, self.sample, replace=False)) if n > self.sample else None
-        basis = centred if pick is None else centred[pick]
+        basis = (x if pick is None else x[pick]) - mean
         axis = np.linalg.svd(basis, full_matrices=False)[2][0]
+        del basis
         if not self.remove_common:
             axis = np.zeros_like(axis)
         clean = common_direction_removed(x, mean, axis)
@@ -244,10 +245,16 @@ class ThemePipeline:
         labels = _by_size(merge_similar(labels, _centroids(clean, labels), self.merge_at))
         labels = _thinned(clean, labels, self.min_share, self.outliers)
         centroids = _centroids(clean, labels)
-        inside = labels >= 0
-        sims = np.einsum("ij,ij->i", clean[inside], centroids[labels[inside]])
+        sims = _member_similarity(clean, labels, centroids)
         threshold = float(np.quantile(sims, 0.05)) if len(sims) else 1.0
         return ThemeFit(labels, centroids, mean, axis, threshold)
+
+
+def _member_similarity(x: np.ndarray, labels: np.ndarray, centroids: np.ndarray) -> np.ndarray:
+    """Each themed post's cosine to its theme's centroid (x @ centroids is n x themes, small;
+    indexing centroids by label would copy a row per post)."""
+    inside = np.flatnonzero(labels >= 0)
+    return (x @ centroids.T)[inside, labels[inside]]
 
 
 def _thinned(x: np.ndarray, labels: np.ndarray, min_share: float, outliers: float) -> np.ndarray:
@@ -258,7 +265,7 @@ def _thinned(x: np.ndarray, labels: np.ndarray, min_share: float, outliers: floa
     labels = _by_size(np.where((labels >= 0) & small[np.maximum(labels, 0)], -1, labels))
     inside = labels >= 0
     if outliers > 0 and inside.any():
-        sims = np.einsum("ij,ij->i", x[inside], _centroids(x, labels)[labels[inside]])
+        sims = _member_similarity(x, labels, _centroids(x, labels))
         far = np.flatnonzero(inside)[sims < np.quantile(sims, outliers)]
         labels = labels.copy()
         labels[far] = -1
@@ -288,10 +295,17 @@ def _by_size(labels: np.ndarray) -> np.ndarray:
 
 
 def _centroids(x: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Unit mean direction per theme, as one sparse product (no per-post copies)."""
+    from scipy.sparse import csr_matrix
+
     k = int(labels.max()) + 1 if len(labels) and labels.max() >= 0 else 0
-    out = np.zeros((k, x.shape[1]), dtype=np.float32)
-    inside = labels >= 0
-    np.add.at(out, labels[inside], x[inside])
+    if k == 0:
+        return np.zeros((0, x.shape[1]), dtype=np.float32)
+    inside = np.flatnonzero(labels >= 0)
+    members = csr_matrix(
+        (np.ones(len(inside), dtype=np.float32), (labels[inside], inside)), shape=(k, len(x))
+    )
+    out = np.asarray(members @ x, dtype=np.float32)
     return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-9)
 
 

@@ -32,8 +32,10 @@ class Embedder(Protocol):
 
 
 def _normalised(x: np.ndarray) -> np.ndarray:
-    norms = np.linalg.norm(x, axis=1, keepdims=True)
-    return (x / np.maximum(norms, 1e-9)).astype(np.float32)
+    """Rows scaled to unit length, in place when x is already float32 (no second copy)."""
+    x = np.asarray(x, dtype=np.float32)
+    x /= np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-9)
+    return x
 
 
 class StaticEmbedder:
@@ -48,7 +50,7 @@ class StaticEmbedder:
         self.tokenizer.no_truncation()
         self.tokenizer.no_padding()
 
-    def embed(self, texts: Sequence[str], batch: int = 20_000) -> np.ndarray:
+    def embed(self, texts: Sequence[str], batch: int = 4_000) -> np.ndarray:
         """Sum of piece vectors (weights are folded in), as one sparse product per batch."""
         from scipy.sparse import csr_matrix
 
