@@ -87,7 +87,7 @@ class WarningConfig:
     min_posts: int = 60  # in the trailing window, before hostility is judged
     cusum_k: float = 1.0  # allowance, in standard errors per minute
     cusum_h: float = 12.0  # alarm threshold of the CUSUM
-    burst_ratio: float = 3.0  # volume / expected for a burst
+    burst_ratio: float = 2.0  # volume / expected for a burst (val: 2x warned sooner than 3x)
     burst_p: float = 1e-4  # and the Poisson tail probability below this
     critical_minutes: int = 10  # hostility held this long, plus majority or surge
     critical_share: float = 0.5
