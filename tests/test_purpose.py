@@ -120,9 +120,13 @@ def test_the_console_raises_the_hijack_alert_with_a_stated_purpose(tmp_path):
     with SQLiteStore(db) as store:
         store.add_posts(list(only_posts(read_posts([str(path)], "auto"))))
     config = Config(purpose=make_purpose(PURPOSE), themes_every_s=0, max_wait=0.05)
+    total = path.read_bytes().count(b"\n")
     with TestClient(create_app(db, load_classifier("fast"), config)) as client:
         login(client, "view")
-        deadline, found = time.monotonic() + 60, []
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and client.get("/healthz").json()["labelled"] < total:
+            time.sleep(0.1)  # the whole stream labelled, so detection sees all of it
+        found: list = []
         while time.monotonic() < deadline and not found:
             history = client.get("/api/v1/alerts").json()["history"]
             found = [
@@ -131,7 +135,8 @@ def test_the_console_raises_the_hijack_alert_with_a_stated_purpose(tmp_path):
                 if a["kind"] == "hostility" and "off_purpose" in a["evidence"]["labels"]
             ]
             time.sleep(0.3)
-    assert found and "2026-11-26T13:00" <= found[0]["at"] <= "2026-11-26T13:30"
+    hostile = [a for a in history if a["kind"] == "hostility"]
+    assert found and "2026-11-26T13:00" <= hostile[0]["at"] <= "2026-11-26T13:30"
 
 
 def test_preflight_baseline_carries_the_off_purpose_share(tmp_path):
