@@ -1,4 +1,4 @@
-"""Screenshots of the console for the README: docs/dashboard.png and docs/queue.png.
+"""Screenshots of the console for the README: docs/dashboard.png, queue.png, themes.png.
 
 python scripts/screenshot_console.py   # needs chromium (make test installs it) and Playwright
 
@@ -7,12 +7,11 @@ answers one question and hides another, then photographs both pages in headless 
 """
 
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 import httpx
-import uvicorn
+from console_shots import logged_in_page, serve
 from playwright.sync_api import sync_playwright
 
 from stormwatch.cli import sample_path
@@ -32,23 +31,12 @@ if __name__ == "__main__":
         console = ConsoleStore(store.db)
         token = console.create_token("shots")
         console.add_user("host", PASSWORD, "moderator")
-    app = create_app(db, load_classifier("fast"))
-    server = uvicorn.Server(uvicorn.Config(app, port=PORT, log_level="warning"))
-    threading.Thread(target=server.run, daemon=True).start()
-    while not server.started:
-        time.sleep(0.05)
-    url = f"http://127.0.0.1:{PORT}"
+    url = serve(create_app(db, load_classifier("fast")), PORT)
     replay_file(sample_path(), url, token, speed=1e9, batch=500)
     while httpx.get(f"{url}/healthz").json()["labelled"] < 5000:
         time.sleep(0.2)
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
-        page = browser.new_page(viewport={"width": 1200, "height": 1400})
-        page.goto(f"{url}/login")
-        page.fill("input[name=username]", "host")
-        page.fill("input[name=password]", PASSWORD)
-        page.click("button[type=submit]")
-        page.wait_for_url(f"{url}/")
+        page = logged_in_page(p, url, "host", PASSWORD, {"width": 1200, "height": 1400})
         page.select_option("#window", "auto")
         page.wait_for_timeout(2500)
         page.screenshot(path=str(ROOT / "docs" / "dashboard.png"))
@@ -59,6 +47,11 @@ if __name__ == "__main__":
         page.wait_for_load_state()
         page.keyboard.press("j")
         page.screenshot(path=str(ROOT / "docs" / "queue.png"))
-        browser.close()
-    server.should_exit = True
-    print("wrote docs/dashboard.png and docs/queue.png")
+        for _ in range(300):  # the console finds themes in the background
+            if page.request.get(f"{url}/api/v1/themes").json()["themes"]:
+                break
+            time.sleep(0.2)
+        page.goto(f"{url}/themes")
+        page.screenshot(path=str(ROOT / "docs" / "themes.png"))
+        page.context.browser.close()
+    print("wrote docs/dashboard.png, docs/queue.png and docs/themes.png")

@@ -9,11 +9,10 @@ posts it as a reply to the fake instance.
 """
 
 import tempfile
-import threading
 import time
 from pathlib import Path
 
-import uvicorn
+from console_shots import logged_in_page, serve
 from playwright.sync_api import sync_playwright
 
 from stormwatch.fakes.jetstream import FakeJetstream
@@ -59,19 +58,9 @@ if __name__ == "__main__":
         time.sleep(8)
         replier = MastodonReplier(fm.url, Secret("fake-token"))
         app = create_app(db, fast, Config(repliers={"mastodon": replier}, reply_every_s=0.2))
-        server = uvicorn.Server(uvicorn.Config(app, port=PORT, log_level="warning"))
-        threading.Thread(target=server.run, daemon=True).start()
-        while not server.started:
-            time.sleep(0.05)
-        url = f"http://127.0.0.1:{PORT}"
+        url = serve(app, PORT)
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
-            page = browser.new_page(viewport={"width": 1300, "height": 900})
-            page.goto(f"{url}/login")
-            page.fill("input[name=username]", "host")
-            page.fill("input[name=password]", PASSWORD)
-            page.click("button[type=submit]")
-            page.wait_for_url(f"{url}/")
+            page = logged_in_page(p, url, "host", PASSWORD, {"width": 1300, "height": 900})
             with SQLiteStore(db) as store:
                 rowid = store.db.execute(
                     "SELECT rowid FROM posts WHERE platform = 'mastodon' AND deleted_ms IS NULL "
@@ -88,8 +77,7 @@ if __name__ == "__main__":
             time.sleep(2)
             page.goto(f"{url}/status")
             page.screenshot(path=str(ROOT / "docs" / "sources.png"), full_page=True)
-            browser.close()
+            page.context.browser.close()
         listener.stop()
-        server.should_exit = True
         replier.close()
     print("wrote docs/sources.png")
