@@ -150,3 +150,19 @@ def test_themes_command_prints_and_answers_json(tmp_path, store):
     assert len(found) >= 3 and all(t["examples"] for t in found)
     table = CliRunner().invoke(main, ["themes", path])
     assert "Themes" in table.output and found[0]["label"].split(" · ")[0] in table.output
+
+
+def test_big_stores_are_themed_from_a_sample_and_the_rest_assigned(store, embedder):
+    figures = find_themes(store, embedder, max_posts=200)  # 450 posts: 250 assigned after
+    assert figures["themes"] >= 3 and figures["noise"] <= 0.4
+    rows = store.db.execute("SELECT count(*), count(theme_id) FROM post_themes").fetchone()
+    assert rows[0] == 450 and rows[1] >= 0.6 * 450
+    themed = dict(
+        store.db.execute(
+            "SELECT p.post_id, t.theme_id FROM post_themes t JOIN posts p ON p.rowid = t.post_rowid"
+        ).fetchall()
+    )
+    # each theme holds one subject, whether its posts were in the sample or joined later
+    for theme in {v for v in themed.values() if v is not None}:
+        topics = [k.split("-")[0] for k, v in themed.items() if v == theme]
+        assert max(topics.count(t) for t in set(topics)) >= 0.9 * len(topics)

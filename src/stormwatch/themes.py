@@ -78,14 +78,38 @@ def find_themes(
     pipeline: core.ThemePipeline | None = None,
     exclude: frozenset[str] = frozenset(),
     log: Log | None = None,
+    max_posts: int = 150_000,
 ) -> dict[str, Any]:
-    """Cluster the stored posts into themes and save them; returns timings and counts."""
+    """Cluster the stored posts into themes and save them; returns timings and counts.
+    Above `max_posts`, themes are found on a seeded sample of that many and every other
+    post joins its nearest theme (or noise) batch by batch, so memory stays bounded."""
     started = time.perf_counter()
     corpus = _corpus(store)
     pipeline = pipeline or core.ThemePipeline()
-    embeddings = embedder.embed(corpus.texts)
+    sampled = len(corpus.texts) > max_posts
+    if sampled:
+        rng = np.random.default_rng(pipeline.seed)
+        fitted = np.sort(rng.choice(len(corpus.texts), max_posts, replace=False))
+    else:
+        fitted = np.arange(len(corpus.texts))
+    embeddings = embedder.embed([corpus.texts[i] for i in fitted])
     embedded = time.perf_counter()
     fit = pipeline.fit(embeddings)
+    del embeddings
+    labels = np.full(len(corpus.texts), -1, dtype=np.int64)
+    labels[fitted] = fit.labels
+    if sampled and len(fit.centroids):
+        rest = np.setdiff1d(np.arange(len(corpus.texts)), fitted)
+        for start in range(0, len(rest), 20_000):
+            chunk = rest[start : start + 20_000]
+            vectors = core.common_direction_removed(
+                embedder.embed([corpus.texts[i] for i in chunk]), fit.mean, fit.axis
+            )
+            sims = vectors @ fit.centroids.T
+            best = sims.argmax(axis=1)
+            close = sims[np.arange(len(chunk)), best] >= fit.threshold
+            labels[chunk] = np.where(close, best, -1)
+    fit.labels = labels
     clustered = time.perf_counter()
     exclude = exclude | core.campaign_terms(corpus.texts)
     words = core.keywords(corpus.texts, fit.labels, exclude)
