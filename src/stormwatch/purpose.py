@@ -5,7 +5,8 @@ off-purpose view of stored posts that the early warning and the summary use.
 Calibration (`stormwatch train --tier purpose`): the TweetEval stance *train* mix, each of
 the five targets in turn as "the purpose" (described in one sentence, as an organiser
 would), the other four targets' posts as off-purpose. The threshold maximises balanced
-accuracy; the pooled scores, decisions and truths are the reference for the adjusted share.
+accuracy; the pooled scores, decisions and truths are kept with it (the measured hit and
+false-alarm rates), though the share is counted, not adjusted (see core.purpose).
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from typing import Any
 import numpy as np
 
 from stormwatch.core.purpose import Purpose
-from stormwatch.core.quantify import Reference
 from stormwatch.models.artifact import read_npz, write_npz
 from stormwatch.models.embedding import ARTIFACT, StaticEmbedder
 from stormwatch.store.sqlite import SQLiteStore
@@ -96,13 +96,6 @@ def make_purpose(
         calibration["mean"],
         float(calibration["tau"]),
         float(calibration["width"]),
-    )
-
-
-def reference() -> Reference:
-    c = load_calibration()
-    return Reference(
-        c["scores"].astype(np.float64), c["decisions"].astype(bool), c["labels"].astype(np.int64)
     )
 
 
