@@ -19,7 +19,7 @@ import numpy as np
 
 from stormwatch.core.purpose import Purpose
 from stormwatch.models.artifact import read_npz, write_npz
-from stormwatch.models.embedding import ARTIFACT, StaticEmbedder
+from stormwatch.models.embedding import ARTIFACT, static_embedder
 from stormwatch.store.sqlite import SQLiteStore
 
 CALIBRATION = ARTIFACT / "purpose.npz"
@@ -45,7 +45,7 @@ def calibrate(data: Path, out: Path = CALIBRATION, log: Log = print) -> dict[str
     from stormwatch.evaluation_themes import TARGETS, stance_mix
     from stormwatch.training.embedding import corpus
 
-    embedder = StaticEmbedder()
+    embedder = static_embedder()
     mean = embedder.embed(corpus(data, 20_000)).mean(axis=0)
     texts, truth = stance_mix(data, "train")
     posts = embedder.embed(texts)
@@ -90,7 +90,7 @@ def make_purpose(
     if not texts:
         raise ValueError("give the campaign's purpose in a sentence, or example posts")
     calibration = load_calibration()
-    embedder = embedder or StaticEmbedder()
+    embedder = embedder or static_embedder()
     return Purpose.of(
         embedder.embed(texts),
         calibration["mean"],
@@ -103,7 +103,7 @@ def off_purpose_view(
     store: SQLiteStore, rowids: np.ndarray, purpose: Purpose, embedder: Any = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """(P(off-purpose), decision) for the given stored posts, in their order."""
-    embedder = embedder or StaticEmbedder()
+    embedder = embedder or static_embedder()
     texts: dict[int, str] = {}
     ids = [int(r) for r in rowids]
     for start in range(0, len(ids), 900):

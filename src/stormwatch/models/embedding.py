@@ -10,6 +10,7 @@ the normalised sum of its pieces' vectors. Tens of thousands of posts per second
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -114,9 +115,17 @@ class MiniLMEmbedder:
 EMBEDDINGS = ("static", "minilm")
 
 
+@functools.cache
+def static_embedder() -> StaticEmbedder:
+    """The shipped static embedding, loaded once per process (31 MB of vectors and a
+    tokenizer: describing themes, the off-purpose calls and the console share it; it is
+    read-only, so threads may too)."""
+    return StaticEmbedder()
+
+
 def load_embedder(name: str = "static") -> Embedder:
     if name == "static":
-        return StaticEmbedder()
+        return static_embedder()
     if name == "minilm":
         return MiniLMEmbedder()
     raise ValueError(f"unknown embedding {name!r}; available: {', '.join(EMBEDDINGS)}")
