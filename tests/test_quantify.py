@@ -121,3 +121,63 @@ def test_prevalences_count_unvalidated_labels_and_name_the_method():
     assert prevalences(proba, layout, None, {"offensive": "acc"})["offensive"].method == "cc"
     sentence = statement("offensive", adjusted)
     assert sentence.startswith(f"at least {adjusted.low:.1%} of 100 posts are offensive")
+
+
+def _three_class_reference():
+    """Validation for a 3-class task: of every 10 posts of a class, 8 are decided as that
+    class and one as each other class (C = 0.8 on the diagonal, 0.1 off it)."""
+    from stormwatch.core.quantify import TaskReference
+
+    labels, decisions = [], []
+    for true in range(3):
+        decided = [true] * 8 + [c for c in range(3) if c != true]
+        labels += [true] * 10
+        decisions += decided
+    return TaskReference(np.array(decisions), np.array(labels), 3)
+
+
+def test_multiclass_adjustment_hand_checked():
+    from stormwatch.core.quantify import TaskReference, estimate_task, macc
+
+    ref = _three_class_reference()
+    # True shares (0.5, 0.3, 0.2) are decided as C @ pi = (0.45, 0.31, 0.24).
+    winners = np.array([0] * 45 + [1] * 31 + [2] * 24)
+    assert macc(winners, 0, ref) == pytest.approx(0.5)
+    assert macc(winners, 2, ref) == pytest.approx(0.2)
+    # Binary ACC of class 0 vs rest would give the same here (symmetric errors), but
+    # not when the rest's make-up differs from validation: a crowd of classes 0 and 2
+    # only, decided (0.8*0.5 + 0.1*0.5, ...) = (0.45, 0.1, 0.45).
+    skewed = np.array([0] * 45 + [1] * 10 + [2] * 45)
+    assert macc(skewed, 0, ref) == pytest.approx(0.5)
+    assert macc(skewed, 1, ref) == pytest.approx(0.0, abs=1e-9)
+    p = estimate_task(winners, 0, ref, replicates=300, seed=1)
+    assert p.method == "macc" and p.n == 100
+    assert p.low < 0.5 < p.high
+    assert p == estimate_task(winners, 0, ref, replicates=300, seed=1)  # seeded
+    # Both the posts and the validation set are uncertain: more of either narrows it.
+    big_ref = TaskReference(np.tile(ref.decisions, 20), np.tile(ref.labels, 20), 3)
+    sure_rates = estimate_task(winners, 0, big_ref, replicates=300, seed=1)
+    more_posts = estimate_task(np.repeat(winners, 20), 0, big_ref, replicates=300, seed=1)
+    width = [x.high - x.low for x in (p, sure_rates, more_posts)]
+    assert width[0] > width[1] > width[2]
+
+
+def test_prevalences_use_the_multiclass_adjustment_when_chosen():
+    from stormwatch.core.labels import Layout, Task
+    from stormwatch.core.quantify import prevalences
+
+    ref = _three_class_reference()
+    layout = Layout((Task("sentiment", ("negative", "neutral", "positive")),))
+    validation = {"sentiment.proba": np.eye(3)[ref.decisions], "sentiment.labels": ref.labels}
+    proba = np.eye(3, dtype=np.float32)[[0] * 45 + [1] * 10 + [2] * 45]
+    out = prevalences(proba, layout, validation, {"negative": "macc"})
+    assert out["negative"].method == "macc"
+    assert out["negative"].estimate == pytest.approx(0.5)
+    assert out["neutral"].method == "cc" and out["neutral"].estimate == pytest.approx(0.1)
+    binary = Layout((Task("offensive", ("not_offensive", "offensive")),))
+    binary_validation = {
+        "offensive.proba": np.array([[0.1, 0.9], [0.8, 0.2]] * 5),
+        "offensive.labels": np.array([1, 0] * 5),
+    }
+    with pytest.raises(ValueError, match="multi-class"):
+        prevalences(proba[:, :2], binary, binary_validation, {"offensive": "macc"})

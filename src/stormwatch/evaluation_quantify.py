@@ -16,7 +16,14 @@ from typing import Any
 
 import numpy as np
 
-from stormwatch.core.quantify import METHODS, binary_views, estimate
+from stormwatch.core.quantify import (
+    METHODS,
+    TASK_METHODS,
+    binary_views,
+    estimate,
+    estimate_task,
+    task_views,
+)
 from stormwatch.datasets import load_split
 
 # label -> (task whose test split is used, index of the positive class)
@@ -64,9 +71,15 @@ def run_quantify_eval(
         texts, truth = load_split(root, task, "test")
         proba = classifier.predict_proba(texts)
         scores, decisions, ref = binary_views(proba, classifier.layout, validation)[label]
+        task_view = task_views(proba, classifier.layout, validation).get(label)
         is_pos = truth == positive
         positives, negatives = np.flatnonzero(is_pos), np.flatnonzero(~is_pos)
-        methods = [m for m in METHODS if ref is not None or m in ("cc", "pcc")]
+        methods = [
+            m
+            for m in METHODS
+            if (ref is not None or m in ("cc", "pcc"))
+            and (task_view is not None or m not in TASK_METHODS)
+        ]
         for protocol in ("artificial", "natural"):
             for n in sizes:
                 errors = {m: [] for m in methods}
@@ -81,14 +94,25 @@ def run_quantify_eval(
                             index = _draw(rng, positives, negatives, n, prevalence)
                         true_share = float(is_pos[index].mean())
                         for m in methods:
-                            p = estimate(
-                                m,
-                                scores[index],
-                                decisions[index],
-                                ref,
-                                replicates=replicates,
-                                seed=int(rng.integers(1 << 31)),
-                            )
+                            seed_m = int(rng.integers(1 << 31))
+                            if m in TASK_METHODS and task_view is not None:
+                                winners, index_in_task, task_ref = task_view
+                                p = estimate_task(
+                                    winners[index],
+                                    index_in_task,
+                                    task_ref,
+                                    replicates=replicates,
+                                    seed=seed_m,
+                                )
+                            else:
+                                p = estimate(
+                                    m,
+                                    scores[index],
+                                    decisions[index],
+                                    ref,
+                                    replicates=replicates,
+                                    seed=seed_m,
+                                )
                             errors[m].append(abs(p.estimate - true_share))
                             covered[m].append(p.low <= true_share <= p.high)
                             widths[m].append(p.high - p.low)

@@ -18,7 +18,9 @@ import numpy as np
 
 from stormwatch.core.labels import Layout, decide
 
-METHODS = ("cc", "pcc", "acc", "pacc", "emq")
+METHODS = ("cc", "pcc", "acc", "pacc", "emq", "macc")
+# Methods that need the whole task's output, not one class against the rest.
+TASK_METHODS = ("macc",)
 
 
 @dataclass(frozen=True, slots=True)
@@ -339,6 +341,97 @@ def wilson(share: float, n: int, confidence: float = 0.95) -> tuple[float, float
     return float(centre - half), float(centre + half)
 
 
+# --- one class of a multi-class task, adjusted over all its classes -----------------------
+
+
+@dataclass(frozen=True, slots=True)
+class TaskReference:
+    """A multi-class task's held-out behaviour: the decided class and the true class of
+    every validation post."""
+
+    decisions: np.ndarray
+    labels: np.ndarray
+    classes: int
+
+
+def _confusions(decisions: np.ndarray, labels: np.ndarray, classes: int) -> np.ndarray:
+    """P(decided j | true i) as matrices [..., j, i], one per row of `decisions`/`labels`
+    (2-D: bootstrap replicates). A class absent from a replicate keeps the identity column."""
+    rows = decisions.shape[0]
+    flat = (np.arange(rows)[:, None] * classes * classes + labels * classes + decisions).ravel()
+    joint = np.bincount(flat, minlength=rows * classes * classes).reshape(
+        rows, classes, classes
+    )  # [row, true, decided]
+    totals = joint.sum(axis=2, keepdims=True)
+    rates = np.where(totals > 0, joint / np.maximum(totals, 1), np.eye(classes)[None])
+    return np.swapaxes(rates, 1, 2)
+
+
+def _solve_shares(confusion: np.ndarray, observed: np.ndarray) -> np.ndarray:
+    """The true class shares that would produce the observed decided shares: C @ pi = q.
+    NOT clipped (as `_adjust`); a singular C (a replicate that cannot tell two classes
+    apart) returns the observed shares, as an uncorrectable binary classifier does."""
+    out = observed.copy()
+    ok = np.abs(np.linalg.det(confusion)) > 1e-6
+    if ok.any():
+        out[ok] = np.linalg.solve(confusion[ok], observed[ok][..., None])[..., 0]
+    return out
+
+
+def macc(winners: np.ndarray, positive: int, ref: TaskReference, weights: Weights = None) -> float:
+    """Adjusted count over all classes of the task (Forman's ACC in its multi-class form,
+    as QuaPy's ACC does for more than two classes): "negative vs rest" corrected with the
+    rest's own classes, so a crowd whose non-negative posts are more neutral than the
+    validation set's is not mistaken for a more negative one."""
+    observed = np.bincount(winners, weights=weights, minlength=ref.classes).astype(np.float64)
+    observed /= max(float(observed.sum()), 1e-12)
+    confusion = _confusions(ref.decisions[None], ref.labels[None], ref.classes)
+    return float(_solve_shares(confusion, observed[None])[0, positive])
+
+
+_CONFUSIONS: dict[tuple[int, int], tuple[TaskReference, np.ndarray]] = {}
+
+
+def _reference_confusions(ref: TaskReference, replicates: int) -> np.ndarray:
+    """Bootstrap replicates of the validation confusion matrix, drawn once per reference
+    (seeded) and reused, as `_reference_rates` does for the binary rates."""
+    key = (id(ref), replicates)
+    hit = _CONFUSIONS.get(key)
+    if hit is not None and hit[0] is ref:
+        return hit[1]
+    rng = np.random.default_rng(12345)
+    m = len(ref.labels)
+    index = rng.integers(0, m, (replicates, m))
+    confusions = _confusions(ref.decisions[index], ref.labels[index], ref.classes)
+    if len(_CONFUSIONS) > 64:
+        _CONFUSIONS.clear()
+    _CONFUSIONS[key] = (ref, confusions)
+    return confusions
+
+
+def estimate_task(
+    winners: np.ndarray,
+    positive: int,
+    ref: TaskReference,
+    confidence: float = 0.95,
+    replicates: int = 300,
+    seed: int = 0,
+) -> Prevalence:
+    """`macc` with a bootstrap interval: the posts' decided classes redrawn (one multinomial
+    draw per replicate) and the validation set redrawn, together."""
+    n = len(winners)
+    if n == 0:
+        return Prevalence(0.0, 0.0, 1.0, "macc", 0)
+    point = _clip(macc(winners, positive, ref))
+    counts = np.bincount(winners, minlength=ref.classes).astype(np.float64)
+    rng = np.random.default_rng(seed)
+    observed = rng.multinomial(n, counts / n, size=replicates) / n
+    draws = _solve_shares(_reference_confusions(ref, replicates), observed)[:, positive]
+    tail = (1 - confidence) / 2
+    low, high = np.quantile(draws, [tail, 1 - tail])
+    return Prevalence(point, min(_clip(low), point), max(_clip(high), point), "macc", n)
+
+
 # --- binary views of a multi-task classifier's output -------------------------------------
 
 # Without a measured reason to adjust (see `stormwatch eval quantify`), count.
@@ -387,12 +480,42 @@ def prevalences(
     method measured best per label (shipped with the model); other labels, and models
     without validation predictions, use classify-and-count with a sampling-only interval."""
     out: dict[str, Prevalence] = {}
+    tasks = task_views(proba, layout, validation)
     for label, (scores, decisions, ref) in binary_views(proba, layout, validation).items():
         if labels and label not in labels:
             continue
         method = (methods or {}).get(label, DEFAULT_METHOD) if ref is not None else "cc"
-        out[label] = estimate(method, scores, decisions, ref, confidence, replicates)
+        if method in TASK_METHODS:
+            if label not in tasks:
+                raise ValueError(f"{method.upper()} needs a multi-class task; {label!r} is not")
+            winners, positive, task_ref = tasks[label]
+            out[label] = estimate_task(winners, positive, task_ref, confidence, replicates)
+        else:
+            out[label] = estimate(method, scores, decisions, ref, confidence, replicates)
     return out
+
+
+def task_views(
+    proba: np.ndarray, layout: Layout, validation: Mapping[str, np.ndarray] | None
+) -> dict[str, tuple[np.ndarray, int, TaskReference]]:
+    """label -> (decided class per post, the label's class index, the task's reference),
+    for the labels of multi-class tasks that have validation predictions."""
+    views: dict[str, tuple[np.ndarray, int, TaskReference]] = {}
+    for task, block in zip(layout.tasks, layout.slices().values(), strict=True):
+        key = f"{task.name}.proba"
+        if len(task.classes) < 3 or validation is None or key not in validation:
+            continue
+        val_proba = validation[key].astype(np.float64)
+        ref = TaskReference(
+            decide(val_proba, task),
+            validation[f"{task.name}.labels"].astype(np.int64),
+            len(task.classes),
+        )
+        winners = decide(proba[:, block], task)
+        for index, label in enumerate(task.classes):
+            if label in task.labels:
+                views[label] = (winners, index, ref)
+    return views
 
 
 def statement(label: str, prevalence: Prevalence, confidence: float = 0.95) -> str:
