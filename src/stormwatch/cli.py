@@ -1066,6 +1066,13 @@ def eval_command(
 )
 @click.option("--calm", type=click.IntRange(1), default=8, show_default=True, help="Calm streams.")
 @click.option("--hijack", type=click.IntRange(1), default=20, show_default=True)
+@click.option(
+    "--viral",
+    type=click.IntRange(0),
+    default=20,
+    show_default=True,
+    help="Streams with a friendly viral surge (a warning there is a false alarm).",
+)
 @click.option("--seed", default=0, show_default=True)
 @click.option("--json", "as_json", is_flag=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path))
@@ -1075,6 +1082,7 @@ def eval_warning(
     split: str,
     calm: int,
     hijack: int,
+    viral: int,
     seed: int,
     as_json: bool,
     output: Path | None,
@@ -1083,7 +1091,9 @@ def eval_warning(
     streams (built from labelled TweetEval posts), beside the k-sigma spike rule."""
     from stormwatch.evaluation_warning import run_warning_eval
 
-    report = run_warning_eval(data_root(data), tier, split, calm, hijack, seed, log=err.print)
+    report = run_warning_eval(
+        data_root(data), tier, split, calm, hijack, seed, log=err.print, viral_streams=viral
+    )
     if emit_json(report, as_json, output):
         return
     table = Table(title=f"eval warning — {tier} tier, streams from the {split} split")
@@ -1105,6 +1115,12 @@ def eval_warning(
             name, f"{false_alarms:.3f}", str(delay["median"]), str(delay["p90"]), delay["detected"]
         )
     Console().print(table)
+    surges = report["viral"]
+    err.print(
+        f"friendly viral surges (volume 10-50x, mood unchanged): {surges['streams']} streams, "
+        f"watch+ on {surges['raised']['watch']}, warning+ on {surges['raised']['warning']} "
+        f"(false alarms), critical on {surges['raised']['critical']}"
+    )
     err.print(
         f"{report['calm']['weeks']} calm weeks; detector speed "
         f"{report['minutes_per_second']:,} stream-minutes/s (includes building the streams)"
@@ -1246,7 +1262,7 @@ def eval_quantify(
         title_justify="left",
     )
     table.add_column("label / protocol / n")
-    methods = list(next(iter(report["table"].values())))
+    methods = list(dict.fromkeys(m for row in report["table"].values() for m in row))
     for m in methods:
         table.add_column(m.upper(), justify="right")
     for key, row in report["table"].items():
@@ -1254,6 +1270,8 @@ def eval_quantify(
             key,
             *[
                 f"{row[m]['mae']:.3f} ({row[m]['coverage']:.2f}, {row[m]['width']:.2f})"
+                if m in row
+                else "-"
                 for m in methods
             ],
         )

@@ -6,6 +6,8 @@ by minute, and the classifier labels them once; the detector sees only its proba
   baseline negative share between 10% and 40% drifting a little.
 - Hijack streams: calm for days, then at a random moment volume ramps up 10-50x over
   10-60 minutes while the negative share climbs to 55-80%, and stays there for 6 hours.
+- Viral streams: the same volume surge with the mood unchanged (a friendly viral moment);
+  a warning or critical there is a false alarm (a `watch` is the right answer).
 
 Delays are counted from the onset, in minutes and in posts. Beside the detector, the
 spike rule listening tools document (alarm when the last 24 hours' mean of hourly
@@ -77,14 +79,18 @@ class Stream:
     posts: np.ndarray  # posts per minute
 
 
-def make_stream(rng: np.random.Generator, pool: Pool, days: float, hijack: bool) -> Stream:
+def make_stream(
+    rng: np.random.Generator, pool: Pool, days: float, hijack: bool, hostile: bool = True
+) -> Stream:
+    """A calm stream, or one with a surge at a random moment: hostile (a hijack) or, with
+    `hostile=False`, the same volume surge with the mood as it was (a viral moment)."""
     total = int(days * DAY)
     rate = rng.uniform(1, 6)
     base = rng.uniform(0.10, 0.40)
     onset = int(rng.uniform(total - 1.2 * DAY, total - 0.5 * DAY)) if hijack else None
     ramp = rng.uniform(10, 60)
     surge = rng.uniform(10, 50)
-    peak = rng.uniform(0.55, 0.80)
+    peak = rng.uniform(0.55, 0.80) if hostile else base
     drift = 0.0
     minutes, negatives, posts = [], np.zeros(total), np.zeros(total, dtype=np.int64)
     for t in range(total):
@@ -152,6 +158,7 @@ def run_warning_eval(
     seed: int = 0,
     config: WarningConfig | None = None,
     log: Log = print,
+    viral_streams: int = 20,
 ) -> dict[str, Any]:
     from stormwatch.datasets import load_split
     from stormwatch.models import load_classifier, reference_for
@@ -201,6 +208,17 @@ def run_warning_eval(
             spike_delays[k].append(_delays(stream, spike_rule(stream, k))[0])
         minutes_run += len(stream.minutes)
         log(f"hijack stream {i + 1}/{hijack_streams}: warning after {delays['warning'][-1]} min")
+    # Drawn after the hijacks, so adding them left the calm and hijack streams as they were.
+    viral: dict[str, int] = dict.fromkeys(LEVELS, 0)
+    for i in range(viral_streams):
+        stream = make_stream(rng, pool, 8.5, hijack=True, hostile=False)
+        fired = run_detector(stream, references, config)
+        for level in LEVELS:
+            viral[level] += any(
+                t >= (stream.onset or 0) for lv in levels_plus[level] for t in fired[lv]
+            )
+        minutes_run += len(stream.minutes)
+        log(f"viral stream {i + 1}/{viral_streams}: warning+ {viral['warning']} so far")
     elapsed = time.perf_counter() - started
     calm_weeks = calm_streams * (CALM_DAYS - 1) / 7  # the first day teaches the baseline
     spike_weeks = calm_streams * (CALM_DAYS * 24 - _SPIKE_START) / 168
@@ -226,6 +244,9 @@ def run_warning_eval(
             }
             for level in LEVELS
         },
+        # Streams with a friendly viral surge (mood unchanged) on which each level (or
+        # higher) was raised after the surge began: watch is right, warning+ is false.
+        "viral": {"streams": viral_streams, "raised": viral},
         "spike_rule": {
             f"k={k}": {
                 "false_alarms_per_week": round(sum(calm_spike[k]) / spike_weeks, 3),

@@ -94,6 +94,13 @@ class WarningConfig:
     surge_ratio: float = 5.0
     surge_confidence: float = 0.9  # val: 0.9 warned sooner (p90 16.3 -> 12 min), no new alarms
     surge_posts: int = 30
+    # ... and above the baseline's upper bound by this much, and only in the first
+    # `surge_minutes` of a burst: a friendly viral moment lasting hours otherwise meets a
+    # per-minute test at 90% by chance sooner or later (eval warning's viral streams, val:
+    # warning+ on 20 of 20 without these two limits).
+    surge_margin: float = 0.03
+    surge_minutes: int = 60
+    burst_gap: int = 10  # minutes without a burst before a new one starts
     clear_minutes: int = 30  # quiet this long before the same alert is raised again
     # Counted shares against a counted baseline: a change in the true share moves the
     # counted share the same way, and counting is far less noisy than adjusting (ACC
@@ -174,6 +181,8 @@ class Detector:
         self._cusum = dict.fromkeys(self.labels, 0.0)
         self._beyond = dict.fromkeys(self.labels, 0)  # consecutive minutes beyond the margin
         self._hostile_since: int | None = None
+        self._burst_start_ms = 0
+        self._burst_last_ms: int | None = None
         self._last_raised: dict[tuple[str, str], int] = {}
         self._last_active: dict[tuple[str, str], int] = {}
         self.minutes = 0
@@ -255,6 +264,7 @@ class Detector:
         findings: list[dict[str, Any]] = []
         recent = list(self._window)[-cfg.span :]
         burst = self._volume(minute, sum(m.n for m in recent), len(recent))
+        early_burst = self._early_burst(minute.start_ms, burst is not None)
         hostile: dict[str, dict[str, float]] = {}
         shares: dict[str, Prevalence] = {}
         for label in self.labels:
@@ -286,7 +296,7 @@ class Detector:
             shares[label] = now
             beyond = now.low > base.high + cfg.margin
             self._beyond[label] = self._beyond[label] + 1 if beyond else 0
-            surging = burst is not None and self._surging(label, base)
+            surging = early_burst and self._surging(label, base)
             detail = {
                 "share": round(now.estimate, 3),
                 "low": round(now.low, 3),
@@ -321,6 +331,17 @@ class Detector:
             self._hostile_since = None
         return findings
 
+    def _early_burst(self, at_ms: int, bursting: bool) -> bool:
+        """Is this minute in a volume burst that began at most `surge_minutes` ago? (A
+        lull of `burst_gap` minutes ends a burst.)"""
+        if not bursting:
+            return False
+        gap_ms = self.config.burst_gap * 60_000
+        if self._burst_last_ms is None or at_ms - self._burst_last_ms > gap_ms:
+            self._burst_start_ms = at_ms
+        self._burst_last_ms = at_ms
+        return at_ms - self._burst_start_ms < self.config.surge_minutes * 60_000
+
     def _surging(self, label: str, base: Prevalence) -> bool:
         """During a volume burst: is the share in just the newest `span` minutes above the
         baseline beyond doubt (at `surge_confidence`)? Volume corroborates, so a smaller
@@ -336,7 +357,7 @@ class Detector:
             self.config.replicates,
             seed=recent[-1].start_ms % (1 << 31),
         )
-        return now.low > base.high
+        return now.low > base.high + self.config.surge_margin
 
     def _method(self, label: str) -> str:
         """The configured estimator; counting (CC) for a label without held-out predictions
