@@ -72,6 +72,12 @@ _WHY = {
     "pacc": "probabilistic adjusted count: lowest measured error in `stormwatch eval quantify`",
     "pcc": "probabilistic count: lowest measured error in `stormwatch eval quantify`",
     "emq": "EM re-weighting (Saerens et al.): lowest measured error in `stormwatch eval quantify`",
+    "macc": (
+        "adjusted count over all the task's classes: corrects for the classifier's measured "
+        "confusions between every pair of classes (e.g. neutral posts read as negative), "
+        "so a crowd made up differently from the validation data is not misread; chosen by "
+        "`stormwatch eval quantify` (its evidence is in the model's config)"
+    ),
 }
 
 
