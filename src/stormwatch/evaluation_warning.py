@@ -2,10 +2,12 @@
 on calm streams? Streams are built from real labelled posts (TweetEval sentiment), minute
 by minute, and the classifier labels them once; the detector sees only its probabilities.
 
-- Calm streams: a week each, 1-6 posts a minute with a daily rhythm (quiet nights), a
-  baseline negative share between 10% and 40% drifting a little.
+- Calm streams: 15 days each (the first teaches the baseline), 1-6 posts a minute with a
+  daily rhythm (quiet nights), a baseline negative share between 10% and 40% drifting a
+  little.
 - Hijack streams: calm for days, then at a random moment volume ramps up 10-50x over
-  10-60 minutes while the negative share climbs to 55-80%, and stays there for 6 hours.
+  10-60 minutes while the negative share climbs to 55-80%, and stays there until the
+  stream ends (12-29 hours later).
 - Viral streams: the same volume surge with the mood unchanged (a friendly viral moment);
   a warning or critical there is a false alarm (a `watch` is the right answer).
 
