@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -202,17 +203,32 @@ def _weighted(
 
 
 _VECTORISED = ("cc", "pcc", "acc", "pacc")
-_RATES: dict[tuple[int, bool, int], tuple[Reference, np.ndarray, np.ndarray]] = {}
+_REFERENCE_DRAWS: dict[tuple[Any, ...], tuple[object, Any]] = {}
+
+
+def _per_reference(ref: object, key: tuple[Any, ...], draw: Callable[[], Any]) -> Any:
+    """Bootstrap replicates of a validation set's error rates do not depend on the posts
+    being estimated, so they are drawn once per reference (seeded) and reused: a
+    window-by-window detector then pays only for resampling its own posts."""
+    full = (id(ref), *key)
+    hit = _REFERENCE_DRAWS.get(full)
+    if hit is not None and hit[0] is ref:
+        return hit[1]
+    value = draw()
+    if len(_REFERENCE_DRAWS) > 64:
+        _REFERENCE_DRAWS.clear()
+    _REFERENCE_DRAWS[full] = (ref, value)
+    return value
 
 
 def _reference_rates(ref: Reference, soft: bool, replicates: int) -> tuple[np.ndarray, np.ndarray]:
-    """Bootstrap replicates of the validation set's TPR and FPR. They do not depend on the
-    posts being estimated, so they are drawn once per reference (seeded) and reused: a
-    window-by-window detector then pays only for resampling its own posts."""
-    key = (id(ref), soft, replicates)
-    hit = _RATES.get(key)
-    if hit is not None and hit[0] is ref:
-        return hit[1], hit[2]
+    """Bootstrap replicates of the validation set's TPR and FPR (see `_per_reference`)."""
+    return _per_reference(
+        ref, ("rates", soft, replicates), lambda: _draw_rates(ref, soft, replicates)
+    )
+
+
+def _draw_rates(ref: Reference, soft: bool, replicates: int) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(12345)
     m = len(ref.labels)
     index = rng.integers(0, m, (replicates, m))
@@ -224,9 +240,6 @@ def _reference_rates(ref: Reference, soft: bool, replicates: int) -> tuple[np.nd
     fpr = np.where(
         negatives > 0, (values * (1 - labels)).sum(axis=1) / np.maximum(negatives, 1), 0.0
     )
-    if len(_RATES) > 64:
-        _RATES.clear()
-    _RATES[key] = (ref, tpr, fpr)
     return tpr, fpr
 
 
@@ -320,13 +333,26 @@ def _with_interval(
             counts = rng.multinomial(n, share).astype(np.float64)
             resampled_ref = ref.resample(rng) if ref is not None else None
             draws[b] = _weighted(ESTIMATORS[method], cells, counts, resampled_ref)
+    floor = wilson(point, n, confidence) if method in ("cc", "pcc") else None
+    return _percentile(draws, point, confidence, method, n, floor)
+
+
+def _percentile(
+    draws: np.ndarray,
+    point: float,
+    confidence: float,
+    method: str,
+    n: int,
+    floor: tuple[float, float] | None = None,
+) -> Prevalence:
+    """The percentile interval of bootstrap draws (unclipped adjusted values, clipped at the
+    end), never narrower than `floor` and always holding the point estimate. Counting
+    methods pass the Wilson interval as the floor: the percentile bootstrap collapses at 0
+    and 1 (no positives: every draw is 0); the Wilson score interval does not."""
     tail = (1 - confidence) / 2
     low, high = np.quantile(draws, [tail, 1 - tail])
-    if method in ("cc", "pcc"):
-        # The percentile bootstrap collapses at 0 and 1 (no positives: every draw is 0);
-        # the Wilson score interval does not. Keep the wider of the two.
-        w_low, w_high = wilson(point, n, confidence)
-        low, high = min(low, w_low), max(high, w_high)
+    if floor is not None:
+        low, high = min(low, floor[0]), max(high, floor[1])
     return Prevalence(point, min(_clip(low), point), max(_clip(high), point), method, n)
 
 
@@ -389,24 +415,16 @@ def macc(winners: np.ndarray, positive: int, ref: TaskReference, weights: Weight
     return float(_solve_shares(confusion, observed[None])[0, positive])
 
 
-_CONFUSIONS: dict[tuple[int, int], tuple[TaskReference, np.ndarray]] = {}
-
-
 def _reference_confusions(ref: TaskReference, replicates: int) -> np.ndarray:
-    """Bootstrap replicates of the validation confusion matrix, drawn once per reference
-    (seeded) and reused, as `_reference_rates` does for the binary rates."""
-    key = (id(ref), replicates)
-    hit = _CONFUSIONS.get(key)
-    if hit is not None and hit[0] is ref:
-        return hit[1]
-    rng = np.random.default_rng(12345)
-    m = len(ref.labels)
-    index = rng.integers(0, m, (replicates, m))
-    confusions = _confusions(ref.decisions[index], ref.labels[index], ref.classes)
-    if len(_CONFUSIONS) > 64:
-        _CONFUSIONS.clear()
-    _CONFUSIONS[key] = (ref, confusions)
-    return confusions
+    """Bootstrap replicates of the validation confusion matrix (see `_per_reference`)."""
+
+    def draw() -> np.ndarray:
+        index = np.random.default_rng(12345).integers(
+            0, len(ref.labels), (replicates, len(ref.labels))
+        )
+        return _confusions(ref.decisions[index], ref.labels[index], ref.classes)
+
+    return _per_reference(ref, ("confusions", replicates), draw)
 
 
 def estimate_task(
@@ -427,9 +445,7 @@ def estimate_task(
     rng = np.random.default_rng(seed)
     observed = rng.multinomial(n, counts / n, size=replicates) / n
     draws = _solve_shares(_reference_confusions(ref, replicates), observed)[:, positive]
-    tail = (1 - confidence) / 2
-    low, high = np.quantile(draws, [tail, 1 - tail])
-    return Prevalence(point, min(_clip(low), point), max(_clip(high), point), "macc", n)
+    return _percentile(draws, point, confidence, "macc", n)
 
 
 # --- binary views of a multi-task classifier's output -------------------------------------
