@@ -1,5 +1,6 @@
 """`stormwatch listen`, `stormwatch reply` and `stormwatch bench listen`: the live
-connectors on the command line (registered on the main group in `cli.py`)."""
+connectors on the command line (registered on the main group in `cli.py`; shared pieces
+in `cli_common.py`)."""
 
 from __future__ import annotations
 
@@ -15,10 +16,9 @@ from rich.live import Live as RichLive
 from rich.table import Table
 
 from stormwatch import settings
+from stormwatch.cli_common import err
 from stormwatch.models import TIERS, load_classifier
 from stormwatch.sources.credentials import Credentials, CredentialsError, load
-
-err = Console(stderr=True)
 
 credentials_option = click.option(
     "--credentials",

@@ -1,0 +1,53 @@
+"""Pieces every `stormwatch` command module shares: the error console, the datasets
+option and folder, and JSON output."""
+
+from __future__ import annotations
+
+import sys
+from importlib.resources import as_file, files
+from pathlib import Path
+from typing import Any
+
+import click
+import orjson
+from rich.console import Console
+
+from stormwatch import settings
+
+err = Console(stderr=True)
+SAMPLE = "sample_campaign.jsonl.gz"
+
+
+data_option = click.option(
+    "--data",
+    "data",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Datasets folder (default: STORMWATCH_DATA_DIR or ../shared/data).",
+)
+
+
+def emit_json(obj: Any, as_json: bool, output: Path | None) -> bool:
+    """Write `obj` as indented JSON to `output` (if given) and to stdout (if `as_json`);
+    True when stdout got the JSON, so the caller prints no tables."""
+    payload = orjson.dumps(obj, option=orjson.OPT_INDENT_2) + b"\n"
+    if output:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_bytes(payload)
+    if as_json:
+        sys.stdout.buffer.write(payload)
+        sys.stdout.flush()
+    return as_json
+
+
+def data_root(data: Path | None) -> Path:
+    """The datasets folder, or one clear sentence saying what to set."""
+    try:
+        return settings.data_dir(data)
+    except settings.SettingError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def sample_path() -> Path:
+    """The bundled sample campaign (see src/stormwatch/data/SAMPLE.md)."""
+    with as_file(files("stormwatch.data") / SAMPLE) as path:
+        return Path(path)
