@@ -186,6 +186,16 @@ class SQLiteStore:
             [(name, value, now) for name, value in cursors.items()],
         )
 
+    def cursors(self) -> dict[str, str]:
+        """Every live source's resume point."""
+        return dict(self.db.execute("SELECT source, cursor FROM source_cursors").fetchall())
+
+    def source_health(self) -> list[tuple[str, bytes | str, int]]:
+        """(source, health snapshot JSON, when it was written in ms), as `listen` left them."""
+        return self.db.execute(
+            "SELECT source, snapshot, updated_ms FROM source_health ORDER BY source"
+        ).fetchall()
+
     def cursor(self, source: str) -> str | None:
         """Where a live source may resume from, as it last committed it."""
         row = self.db.execute(

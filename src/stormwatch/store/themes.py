@@ -107,6 +107,23 @@ class ThemeStore:
     def state(self) -> dict[str, bytes]:
         return {r[0]: r[1] for r in self.db.execute("SELECT name, value FROM theme_state")}
 
+    def version(self) -> tuple[int, int]:
+        """Changes whenever themes are saved or posts are given one: a cache key."""
+        row = self.db.execute(
+            "SELECT (SELECT coalesce(max(updated_ms), 0) FROM themes), "
+            "(SELECT count(*) FROM post_themes)"
+        ).fetchone()
+        return int(row[0]), int(row[1])
+
+    def members(self, theme: int) -> list[int]:
+        """The rowids of the posts given `theme`."""
+        return [
+            r[0]
+            for r in self.db.execute(
+                "SELECT post_rowid FROM post_themes WHERE theme_id = ?", (theme,)
+            )
+        ]
+
     def theme_of(self, rowids: Sequence[int]) -> dict[int, int | None]:
         found: dict[int, int | None] = {}
         ids = [int(r) for r in rowids]

@@ -820,36 +820,20 @@ def create_app(
         finally:
             store.close()
 
-    def _themes_version() -> tuple[int, int]:
-        row = (
-            stores.get()
-            .db.execute(
-                "SELECT (SELECT coalesce(max(updated_ms), 0) FROM themes), "
-                "(SELECT count(*) FROM post_themes)"
-            )
-            .fetchone()
-        )
-        return int(row[0]), int(row[1])
-
     def _themes() -> list[dict[str, Any]]:
+        from stormwatch.store.themes import ThemeStore
         from stormwatch.themes import describe_themes
 
-        version = _themes_version()
+        version = ThemeStore(stores.get().db).version()
         return cache.get(
             ("themes", version), len(live.view), lambda: describe_themes(stores.get(), live.model)
         )
 
     def _theme_mask(theme: int, view: Any) -> np.ndarray:
-        rows = np.fromiter(
-            (
-                r[0]
-                for r in stores.get().db.execute(
-                    "SELECT post_rowid FROM post_themes WHERE theme_id = ?", (theme,)
-                )
-            ),
-            np.int64,
-        )
-        return np.isin(view.rowids, rows)
+        from stormwatch.store.themes import ThemeStore
+
+        members = ThemeStore(stores.get().db).members(theme)
+        return np.isin(view.rowids, np.asarray(members, dtype=np.int64))
 
     @app.get("/api/v1/themes", tags=["read"], summary="Themes: keywords, size, share, mix, posts")
     def themes_api(who: Annotated[Principal, Depends(reader)]) -> dict[str, Any]:
@@ -904,14 +888,12 @@ def create_app(
         store = stores.get()
         now_ms = int(time.time() * 1000)
         sources = []
-        for _source, snapshot, updated_ms in store.db.execute(
-            "SELECT source, snapshot, updated_ms FROM source_health ORDER BY source"
-        ):
+        for _source, snapshot, updated_ms in store.source_health():
             item = orjson.loads(snapshot)
             item["updated"] = iso(from_ms(updated_ms))
             item["stale"] = now_ms - updated_ms > 15_000  # `listen` writes every 2 s
             sources.append(item)
-        cursors = dict(store.db.execute("SELECT source, cursor FROM source_cursors").fetchall())
+        cursors = store.cursors()
         replies = Outbox(store).list(newest_first=True, limit=50)
         counts = dict(
             store.db.execute("SELECT status, count(*) FROM replies GROUP BY status").fetchall()
