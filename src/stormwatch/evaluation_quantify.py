@@ -16,14 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from stormwatch.core.quantify import (
-    METHODS,
-    TASK_METHODS,
-    binary_views,
-    estimate,
-    estimate_task,
-    task_views,
-)
+from stormwatch.core.quantify import METHODS, TASK_METHODS, binary_views, estimate_view, task_views
 from stormwatch.datasets import load_split
 
 # label -> (task whose test split is used, index of the positive class)
@@ -93,26 +86,19 @@ def run_quantify_eval(
                         else:
                             index = _draw(rng, positives, negatives, n, prevalence)
                         true_share = float(is_pos[index].mean())
+                        sample_task = (
+                            None
+                            if task_view is None
+                            else (task_view[0][index], task_view[1], task_view[2])
+                        )
                         for m in methods:
-                            seed_m = int(rng.integers(1 << 31))
-                            if m in TASK_METHODS and task_view is not None:
-                                winners, index_in_task, task_ref = task_view
-                                p = estimate_task(
-                                    winners[index],
-                                    index_in_task,
-                                    task_ref,
-                                    replicates=replicates,
-                                    seed=seed_m,
-                                )
-                            else:
-                                p = estimate(
-                                    m,
-                                    scores[index],
-                                    decisions[index],
-                                    ref,
-                                    replicates=replicates,
-                                    seed=seed_m,
-                                )
+                            p = estimate_view(
+                                m,
+                                (scores[index], decisions[index], ref),
+                                sample_task,
+                                replicates=replicates,
+                                seed=int(rng.integers(1 << 31)),
+                            )
                             errors[m].append(abs(p.estimate - true_share))
                             covered[m].append(p.low <= true_share <= p.high)
                             widths[m].append(p.high - p.low)

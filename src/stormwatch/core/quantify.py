@@ -501,22 +501,40 @@ def prevalences(
         if labels and label not in labels:
             continue
         method = (methods or {}).get(label, DEFAULT_METHOD) if ref is not None else "cc"
-        if method in TASK_METHODS:
-            if label not in tasks:
-                raise ValueError(f"{method.upper()} needs a multi-class task; {label!r} is not")
-            winners, positive, task_ref = tasks[label]
-            out[label] = estimate_task(winners, positive, task_ref, confidence, replicates)
-        else:
-            out[label] = estimate(method, scores, decisions, ref, confidence, replicates)
+        out[label] = estimate_view(
+            method, (scores, decisions, ref), tasks.get(label), confidence, replicates
+        )
     return out
+
+
+TaskView = tuple[np.ndarray, int, TaskReference]
+
+
+def estimate_view(
+    method: str,
+    binary: tuple[np.ndarray, np.ndarray, Reference | None],
+    task: TaskView | None,
+    confidence: float = 0.95,
+    replicates: int = 300,
+    seed: int = 0,
+) -> Prevalence:
+    """One label's prevalence by `method`, from its binary view (`binary_views`) or, for a
+    method over all of a task's classes, from its task view (`task_views`)."""
+    if method in TASK_METHODS:
+        if task is None:
+            raise ValueError(f"{method.upper()} needs a multi-class task with validation data")
+        winners, positive, task_ref = task
+        return estimate_task(winners, positive, task_ref, confidence, replicates, seed)
+    scores, decisions, ref = binary
+    return estimate(method, scores, decisions, ref, confidence, replicates, seed)
 
 
 def task_views(
     proba: np.ndarray, layout: Layout, validation: Mapping[str, np.ndarray] | None
-) -> dict[str, tuple[np.ndarray, int, TaskReference]]:
+) -> dict[str, TaskView]:
     """label -> (decided class per post, the label's class index, the task's reference),
     for the labels of multi-class tasks that have validation predictions."""
-    views: dict[str, tuple[np.ndarray, int, TaskReference]] = {}
+    views: dict[str, TaskView] = {}
     for task, block in zip(layout.tasks, layout.slices().values(), strict=True):
         key = f"{task.name}.proba"
         if len(task.classes) < 3 or validation is None or key not in validation:
