@@ -447,6 +447,10 @@ class Outbox:
         )
         return int(cursor.lastrowid or 0)
 
+    def counts(self) -> dict[str, int]:
+        """Replies per status."""
+        return dict(self.db.execute("SELECT status, count(*) FROM replies GROUP BY status"))
+
     def get(self, reply_id: int) -> dict[str, Any]:
         rows = self.list(where="reply_id = ?", params=(reply_id,))
         if not rows:

@@ -35,7 +35,7 @@ from stormwatch.sources.files import read_bytes
 from stormwatch.sources.timeparse import from_ms, iso
 from stormwatch.store.sqlite import SQLiteStore
 from stormwatch.web import queries
-from stormwatch.web.live import Live, Stores
+from stormwatch.web.live import Live, Stores, track_themes
 from stormwatch.web.security import (
     LOGIN_CSRF_COOKIE,
     SESSION_COOKIE,
@@ -162,7 +162,12 @@ def create_app(
         if config.repliers:
             threading.Thread(target=_send_replies, daemon=True, name="stormwatch-reply").start()
         if config.themes_every_s > 0:
-            threading.Thread(target=_track_themes, daemon=True, name="stormwatch-themes").start()
+            threading.Thread(
+                target=track_themes,
+                args=(db, live, stopping, config.themes_every_s, config.themes_after),
+                daemon=True,
+                name="stormwatch-themes",
+            ).start()
         # Warm what the dashboard shows first, so its first load is not the slow one.
         threading.Thread(target=_warm, daemon=True, name="stormwatch-warm").start()
         try:
@@ -797,29 +802,6 @@ def create_app(
         response.delete_cookie(SESSION_COOKIE)
         return response
 
-    def _track_themes() -> None:
-        """Find themes once enough posts are labelled; then assign new posts and propose
-        new themes as they gather (ids stay stable)."""
-        from stormwatch.models.embedding import load_embedder
-        from stormwatch.store.themes import ThemeStore
-        from stormwatch.themes import ThemeTracker, find_themes
-
-        store = SQLiteStore(db)
-        try:
-            embedder = load_embedder("static")
-            tracker = ThemeTracker(store, embedder)
-            while not stopping.wait(config.themes_every_s):
-                try:
-                    if not ThemeStore(store.db).active():
-                        if len(live.view) >= config.themes_after:
-                            find_themes(store, embedder)
-                    else:
-                        tracker.update()
-                except Exception as exc:  # keep the console up; say what failed
-                    live.last_error = f"themes: {exc!r}"
-        finally:
-            store.close()
-
     def _themes() -> list[dict[str, Any]]:
         from stormwatch.store.themes import ThemeStore
         from stormwatch.themes import describe_themes
@@ -883,26 +865,7 @@ def create_app(
         return _render(request, "theme.html", who, theme=found[theme], posts=posts)
 
     def _sources() -> dict[str, Any]:
-        from stormwatch.replies import Outbox
-
-        store = stores.get()
-        now_ms = int(time.time() * 1000)
-        sources = []
-        for _source, snapshot, updated_ms in store.source_health():
-            item = orjson.loads(snapshot)
-            item["updated"] = iso(from_ms(updated_ms))
-            item["stale"] = now_ms - updated_ms > 15_000  # `listen` writes every 2 s
-            sources.append(item)
-        cursors = store.cursors()
-        replies = Outbox(store).list(newest_first=True, limit=50)
-        counts = dict(
-            store.db.execute("SELECT status, count(*) FROM replies GROUP BY status").fetchall()
-        )
-        return {
-            "sources": sources,
-            "cursors": cursors,
-            "replies": {"counts": counts, "recent": replies, "sending": bool(config.repliers)},
-        }
+        return queries.source_status(stores.get(), sending=bool(config.repliers))
 
     @app.get("/api/v1/sources", tags=["read"], summary="Live sources' health and the replies")
     def sources_api(who: Annotated[Principal, Depends(reader)]) -> dict[str, Any]:

@@ -300,3 +300,30 @@ class Live:
             elif done > len(view):  # cannot happen: the view only grows
                 raise RuntimeError("the view shrank")
         return view, {label: flag[: len(view)] for label, flag in flags.items()}
+
+
+def track_themes(
+    db: str | Path, live: Live, stopping: threading.Event, every_s: float, after: int
+) -> None:
+    """The console's themes worker: find themes once `after` posts are labelled; then assign
+    new posts and propose new themes as they gather (ids stay stable), every `every_s`
+    seconds until `stopping` is set. A failure is shown as the console's last error."""
+    from stormwatch.models.embedding import load_embedder
+    from stormwatch.store.themes import ThemeStore
+    from stormwatch.themes import ThemeTracker, find_themes
+
+    store = SQLiteStore(db)
+    try:
+        embedder = load_embedder("static")
+        tracker = ThemeTracker(store, embedder)
+        while not stopping.wait(every_s):
+            try:
+                if not ThemeStore(store.db).active():
+                    if len(live.view) >= after:
+                        find_themes(store, embedder)
+                else:
+                    tracker.update()
+            except Exception as exc:  # keep the console up; say what failed
+                live.last_error = f"themes: {exc!r}"
+    finally:
+        store.close()

@@ -241,3 +241,31 @@ def alerts(
         if at_ms is not None and at_ms >= latest_ms - recent_minutes * 60_000:
             out.append(alert | {"message": describe(alert)})
     return out
+
+
+def source_status(store: SQLiteStore, sending: bool) -> dict[str, Any]:
+    """The live sources' health as `listen` last wrote it (stale after 15 s: it writes every
+    2 s), their resume points, and the reply outbox."""
+    import time
+
+    import orjson
+
+    from stormwatch.replies import Outbox
+
+    now_ms = int(time.time() * 1000)
+    sources = []
+    for _source, snapshot, updated_ms in store.source_health():
+        item = orjson.loads(snapshot)
+        item["updated"] = iso(from_ms(updated_ms))
+        item["stale"] = now_ms - updated_ms > 15_000
+        sources.append(item)
+    outbox = Outbox(store)
+    return {
+        "sources": sources,
+        "cursors": store.cursors(),
+        "replies": {
+            "counts": outbox.counts(),
+            "recent": outbox.list(newest_first=True, limit=50),
+            "sending": sending,
+        },
+    }
