@@ -404,13 +404,12 @@ def _solve_shares(confusion: np.ndarray, observed: np.ndarray) -> np.ndarray:
     return out
 
 
-def macc(winners: np.ndarray, positive: int, ref: TaskReference, weights: Weights = None) -> float:
+def macc(winners: np.ndarray, positive: int, ref: TaskReference) -> float:
     """Adjusted count over all classes of the task (Forman's ACC in its multi-class form,
     as QuaPy's ACC does for more than two classes): "negative vs rest" corrected with the
     rest's own classes, so a crowd whose non-negative posts are more neutral than the
     validation set's is not mistaken for a more negative one."""
-    observed = np.bincount(winners, weights=weights, minlength=ref.classes).astype(np.float64)
-    observed /= max(float(observed.sum()), 1e-12)
+    observed = np.bincount(winners, minlength=ref.classes) / max(len(winners), 1)
     confusion = _confusions(ref.decisions[None], ref.labels[None], ref.classes)
     return float(_solve_shares(confusion, observed[None])[0, positive])
 
@@ -496,7 +495,9 @@ def prevalences(
     method measured best per label (shipped with the model); other labels, and models
     without validation predictions, use classify-and-count with a sampling-only interval."""
     out: dict[str, Prevalence] = {}
-    tasks = task_views(proba, layout, validation)
+    # Task views cost a second decision pass; only a method over a whole task needs them.
+    wanted = (methods or {}).values()
+    tasks = task_views(proba, layout, validation) if set(wanted) & set(TASK_METHODS) else {}
     for label, (scores, decisions, ref) in binary_views(proba, layout, validation).items():
         if labels and label not in labels:
             continue

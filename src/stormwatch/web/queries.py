@@ -3,13 +3,16 @@ feed and alerts — from the in-memory view of scored posts plus the store for t
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import numpy as np
+import orjson
 
 from stormwatch.core.labels import Layout, hard_labels, labels_record
 from stormwatch.core.triage import group_questions, priority, split_questions
 from stormwatch.core.warning import describe
+from stormwatch.replies import Outbox
 from stormwatch.sources.timeparse import from_ms, iso, parse_time, to_ms
 from stormwatch.store.base import StoredPost
 from stormwatch.store.console import ConsoleStore, QuestionState
@@ -246,12 +249,6 @@ def alerts(
 def source_status(store: SQLiteStore, sending: bool) -> dict[str, Any]:
     """The live sources' health as `listen` last wrote it (stale after 15 s: it writes every
     2 s), their resume points, and the reply outbox."""
-    import time
-
-    import orjson
-
-    from stormwatch.replies import Outbox
-
     now_ms = int(time.time() * 1000)
     sources = []
     for _source, snapshot, updated_ms in store.source_health():
