@@ -284,3 +284,33 @@ def test_openapi_schema_lists_the_api(served):
         assert path in schema["paths"], path
     assert "post" in schema["paths"]["/api/v1/posts"]
     assert client.get("/docs").status_code == 404  # no CDN-backed Swagger UI
+
+
+def test_shutdown_leaves_a_busy_threads_connection_open_and_closes_the_rest(tmp_path):
+    """Closing a SQLite connection under another thread's running query can crash the
+    process: the console's shutdown closes only the connections of threads that are done."""
+    import sqlite3
+    import threading
+
+    from stormwatch.web.live import Stores
+
+    stores = Stores(tmp_path / "s.db")
+    mine = stores.get()
+    holding, release = threading.Event(), threading.Event()
+    theirs: list[SQLiteStore] = []
+
+    def busy() -> None:
+        theirs.append(stores.get())
+        holding.set()
+        release.wait(10)
+
+    thread = threading.Thread(target=busy)
+    thread.start()
+    holding.wait(10)
+    stores.close(busy=[thread])
+    with pytest.raises(sqlite3.ProgrammingError):
+        mine.db.execute("SELECT 1")
+    assert theirs[0].db.execute("SELECT 1").fetchone() == (1,)
+    release.set()
+    thread.join()
+    theirs[0].close()

@@ -93,7 +93,8 @@ class Cache:
         self._queued: set[tuple] = set()
         self._lock = threading.Lock()
         self._jobs: queue.Queue = queue.Queue()
-        threading.Thread(target=self._work, daemon=True, name="stormwatch-cache").start()
+        self.worker = threading.Thread(target=self._work, daemon=True, name="stormwatch-cache")
+        self.worker.start()
 
     def get(
         self, key: tuple, size: int, compute: Callable[[], Any], every: float | None = None
@@ -115,9 +116,13 @@ class Cache:
         self._items[key] = (started, size, value, time.monotonic() - started)
         return value
 
+    def stop(self) -> None:
+        """Let the worker finish its job in hand and end (the app's shutdown waits for it)."""
+        self._jobs.put(None)
+
     def _work(self) -> None:
-        while True:
-            key, size, compute = self._jobs.get()
+        while (job := self._jobs.get()) is not None:
+            key, size, compute = job
             try:
                 self._compute(key, size, compute)
             except Exception:
@@ -157,25 +162,40 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         live.start()
+        workers = [cache.worker]
+
+        def start(target: Callable[..., None], name: str, *args: Any) -> None:
+            thread = threading.Thread(target=target, args=args, daemon=True, name=name)
+            thread.start()
+            workers.append(thread)
+
         if config.webhooks:
-            threading.Thread(target=_notify, daemon=True, name="stormwatch-notify").start()
+            start(_notify, "stormwatch-notify")
         if config.repliers:
-            threading.Thread(target=_send_replies, daemon=True, name="stormwatch-reply").start()
+            start(_send_replies, "stormwatch-reply")
         if config.themes_every_s > 0:
-            threading.Thread(
-                target=track_themes,
-                args=(db, live, stopping, config.themes_every_s, config.themes_after),
-                daemon=True,
-                name="stormwatch-themes",
-            ).start()
+            start(
+                track_themes,
+                "stormwatch-themes",
+                db,
+                live,
+                stopping,
+                config.themes_every_s,
+                config.themes_after,
+            )
         # Warm what the dashboard shows first, so its first load is not the slow one.
-        threading.Thread(target=_warm, daemon=True, name="stormwatch-warm").start()
+        start(_warm, "stormwatch-warm")
         try:
             yield
         finally:
             stopping.set()
             live.stop()
-            stores.close()
+            cache.stop()
+            # The background threads finish what they hold before their connections close.
+            deadline = time.monotonic() + 5.0
+            for thread in workers:
+                thread.join(max(0.0, deadline - time.monotonic()))
+            stores.close(busy=[t for t in workers if t.is_alive()])
 
     app = FastAPI(
         title="Stormwatch console",
@@ -375,7 +395,12 @@ def create_app(
     def _warm() -> None:
         """Best effort: a server stopped while warming just stops warming."""
         try:
-            live.ready.wait(timeout=300)
+            give_up = time.monotonic() + 300
+            while not live.ready.wait(0.2):
+                if stopping.is_set() or time.monotonic() > give_up:
+                    return
+            if stopping.is_set():
+                return
             _summary(None, False, False)
             _counters()
         except Exception:

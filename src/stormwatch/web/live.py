@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,7 +32,7 @@ class Stores:
     def __init__(self, path: str | Path) -> None:
         self.path = str(path)
         self._local = threading.local()
-        self._all: list[SQLiteStore] = []
+        self._all: list[tuple[threading.Thread, SQLiteStore]] = []
         self._lock = threading.Lock()
 
     def get(self) -> SQLiteStore:
@@ -42,17 +42,22 @@ class Stores:
             store = SQLiteStore(self.path, check_same_thread=False)
             self._local.store = store
             with self._lock:
-                self._all.append(store)
+                self._all.append((threading.current_thread(), store))
         return store
 
     def console(self) -> ConsoleStore:
         return ConsoleStore(self.get().db)
 
-    def close(self) -> None:
+    def close(self, busy: Iterable[threading.Thread] = ()) -> None:
+        """Close every connection but those of `busy` threads (still running after the
+        shutdown's wait): closing a connection under a running query crashes SQLite; those
+        few are left to the process's exit."""
+        skip = set(busy)
         with self._lock:
-            for store in self._all:
-                with contextlib.suppress(Exception):
-                    store.close()
+            for owner, store in self._all:
+                if owner not in skip:
+                    with contextlib.suppress(Exception):
+                        store.close()
             self._all.clear()
 
 
