@@ -115,23 +115,28 @@ def _examples(
             continue
         scores, decisions, _ = views[label]
         chosen = np.flatnonzero(decisions)
-        chosen = chosen[np.argsort(-scores[chosen], kind="stable")][: per_label * 4]
+        chosen = chosen[np.argsort(-scores[chosen], kind="stable")]
         picked: list[dict[str, Any]] = []
         seen: set[str] = set()
-        posts = store.posts_by_rowid(scored.rowids[chosen].tolist())
-        for stored, index in zip(posts, chosen, strict=False):
-            key = gist(stored.post.text)
-            if key in seen:
-                continue
-            seen.add(key)
-            picked.append(
-                {
-                    "text": stored.post.text,
-                    "author": stored.post.author_handle or stored.post.author_id or "",
-                    "time": iso(stored.post.created_at),
-                    "probability": round(float(scores[index]), 3),
-                }
-            )
+        # In blocks, until enough distinct texts: a copy-paste wave can fill the top ranks.
+        for start in range(0, len(chosen), per_label * 4):
+            block = chosen[start : start + per_label * 4]
+            posts = store.posts_by_rowid(scored.rowids[block].tolist())
+            for stored, index in zip(posts, block, strict=False):
+                key = gist(stored.post.text)
+                if key in seen:
+                    continue
+                seen.add(key)
+                picked.append(
+                    {
+                        "text": stored.post.text,
+                        "author": stored.post.author_handle or stored.post.author_id or "",
+                        "time": iso(stored.post.created_at),
+                        "probability": round(float(scores[index]), 3),
+                    }
+                )
+                if len(picked) == per_label:
+                    break
             if len(picked) == per_label:
                 break
         out[label] = picked
