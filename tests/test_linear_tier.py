@@ -55,6 +55,8 @@ def test_threaded_features_equal_single_pass(fast):
     threaded = fast._features(normalized)
     single = fast.featurizer.transform(normalized, fast.idf)
     assert (threaded != single).nnz == 0
-    np.testing.assert_array_equal(
-        fast.predict_proba(texts[:700])[5], fast.predict_proba(texts[5:6])[0]
+    # A post's labels do not depend on its batch (up to float32 rounding: BLAS sums the
+    # second-stage product in another order for one row than for many).
+    np.testing.assert_allclose(
+        fast.predict_proba(texts[:700])[5], fast.predict_proba(texts[5:6])[0], rtol=0, atol=1e-6
     )

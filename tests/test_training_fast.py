@@ -1,11 +1,12 @@
 """Fast-tier training on small real data: it learns, and it is reproducible bit for bit."""
 
 import numpy as np
+import scipy.sparse as sp
 
 from stormwatch.models.artifact import digest
 from stormwatch.models.linear import LinearTier
 from stormwatch.settings import data_dir
-from stormwatch.training.fast import choose_decision, train_fast
+from stormwatch.training.fast import DISTIL_WEIGHT, Teacher, choose_decision, train_fast
 
 
 def _small_root(tmp_path, n_train=400, n_val=200):
@@ -18,6 +19,11 @@ def _small_root(tmp_path, n_train=400, n_val=200):
             (target / f"{split}_{kind}.txt").write_text(
                 "\n".join(lines[:n]) + "\n", encoding="utf-8"
             )
+    # Unlabelled tweets for the teacher (the shipped accurate tier) to label.
+    emoji = tmp_path / "data" / "tweeteval" / "datasets" / "emoji"
+    emoji.mkdir(parents=True)
+    lines = (source.parent / "emoji" / "train_text.txt").read_text(encoding="utf-8").splitlines()
+    (emoji / "train_text.txt").write_text("\n".join(lines[:300]) + "\n", encoding="utf-8")
     return tmp_path / "data"
 
 
@@ -30,6 +36,10 @@ def test_training_is_deterministic_and_resumable(tmp_path):
     assert digest(tmp_path / "a" / "weights.npz") == digest(tmp_path / "b" / "weights.npz")
     resumed = train_fast(root, tmp_path / "a", tasks=("irony",), log=logs.append)
     assert resumed["files"] == first["files"] and "irony: resumed from checkpoint" in logs
+    # The teacher labelled the unlabelled tweets and the irony train texts, less the
+    # irony head's own train and validation texts (which it saw with their real labels).
+    assert first["distillation"]["posts"] >= 300
+    assert any("distilled posts" in line for line in logs)
     model = LinearTier(tmp_path / "a")
     proba = model.predict_proba(["I just love waiting two hours for a bus #not", "nice day"])
     assert proba.shape == (2, 2)
@@ -46,3 +56,19 @@ def test_choose_decision_prefers_the_rule_that_scores_better():
     assert weights is not None and weights[1] > weights[0]  # balanced beats argmax
     plain, plain_score = choose_decision(np.eye(2)[y] * 0.8 + 0.1, y, "f1_positive")
     assert plain is None and plain_score == 100.0
+
+
+def test_teacher_rows_leave_out_own_texts_and_weigh_each_post_by_its_probabilities():
+    texts = ["a", "b", "c"]
+    features = sp.csr_matrix(np.eye(3, dtype=np.float32))
+    proba = np.array([[0.9, 0.1, 0.2, 0.8], [0.3, 0.7, 0.5, 0.5], [0.6, 0.4, 1.0, 0.0]])
+    teacher = Teacher(texts, features, proba, {"irony": slice(0, 2), "hate": slice(2, 4)})
+    rows, labels, weights = teacher.for_task("irony", exclude={"b"})
+    assert rows.shape == (4, 3) and list(labels) == [0, 0, 1, 1]
+    # rows: a and c as class 0, then a and c as class 1
+    assert rows.toarray()[:, 1].sum() == 0
+    np.testing.assert_allclose(weights, DISTIL_WEIGHT * np.array([0.9, 0.6, 0.1, 0.4]))
+    _, _, hate_weights = teacher.for_task("hate", exclude=set())
+    np.testing.assert_allclose(
+        hate_weights.reshape(2, 3).sum(axis=0), DISTIL_WEIGHT * np.ones(3), rtol=1e-6
+    )

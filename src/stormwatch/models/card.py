@@ -27,6 +27,7 @@ def render_card(config: dict[str, Any], report: dict[str, Any]) -> str:
         "`genuine_question`, 460 hand-labelled posts (seeded 80/20 train/validation; see",
         "data/questions/GUIDELINE.md), tested on 240 more never used for training or tuning.",
         "English only.",
+        *_distillation_lines(config),
         "",
         "## Test figures (official metric x100; ECE = expected calibration error)",
         "",
@@ -104,6 +105,24 @@ def render_card(config: dict[str, Any], report: dict[str, Any]) -> str:
         + ".",
     ]
     return "\n".join(lines) + "\n"
+
+
+def _distillation_lines(config: dict[str, Any]) -> list[str]:
+    """Which heads also learnt from the teacher's labels of unlabelled tweets, if any."""
+    distillation = config.get("distillation")
+    if not distillation:
+        return []
+    used = [t for t in config["tasks"] if t.get("distilled_posts")]
+    heads = ", ".join(f"{t['name']} ({t['distilled_posts']:,} posts)" for t in used) or "none"
+    return [
+        "",
+        f"**Distillation.** The {distillation['teacher']} tier labelled "
+        f"{distillation['posts']:,} unlabelled tweets",
+        f"({distillation['source']}). A TweetEval head kept them (each post once per class,",
+        f"weighted {distillation['weight']} x the teacher's probability) only where that beat "
+        f"the plain head by {distillation['margin']}",
+        f"points on validation: {heads}.",
+    ]
 
 
 def tier_figures(tier: str, report: dict[str, Any]) -> dict[str, Any]:

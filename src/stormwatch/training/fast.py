@@ -1,8 +1,15 @@
 """Train the fast tier: shared hashed n-gram features, a logistic-regression head per task
 (hyper-parameters chosen on each task's validation split), calibrated on validation.
 
+Knowledge distillation: the shipped accurate tier labels ~110,000 unlabelled tweets (the
+TweetEval train texts of every task, emoji included, less anything in a test split); a
+TweetEval head may learn from them too, each post counted once per class with the teacher's
+probability as its weight. A head keeps the distilled data only when that gains on its
+validation split.
+
 Seeded and deterministic: the same data and library versions rebuild identical files.
-Each task's head is checkpointed, so an interrupted run resumes where it stopped."""
+Each task's head and the teacher's labels are checkpointed, so an interrupted run resumes
+where it stopped."""
 
 from __future__ import annotations
 
@@ -22,7 +29,7 @@ from stormwatch.core.cues import CUE_NAMES, question_cues
 from stormwatch.core.features import HashedNgrams, fit_idf
 from stormwatch.core.metrics import official_score
 from stormwatch.core.normalize import normalize_all
-from stormwatch.datasets import TASKS, load_split
+from stormwatch.datasets import TASKS, TWEETEVAL_TASKS, load_split, tweet_texts
 from stormwatch.models.artifact import (
     digest,
     package_versions,
@@ -31,22 +38,33 @@ from stormwatch.models.artifact import (
     write_npz,
 )
 
-VERSION = "1.2.0"
+VERSION = "1.3.0"
 # Second-stage heads: their features add the first-stage heads' calibrated probabilities
 # and the question cues to the n-grams.
 STACKED = ("question", "genuine_question")
 FEATURIZER = {"bits": 18, "char_min": 3, "char_max": 5, "word_n": 2}
 GRID_C = (0.5, 1.0, 2.0, 4.0, 8.0)
 GRID_WEIGHT = (None, "balanced")
+# Distillation: a teacher-labelled post weighs half a labelled one; a distilled head must beat
+# the plain one by half a point on validation (small validation splits are noisy, and the
+# teacher's view of unlabelled tweets can pull a head away from its own task's data).
+DISTIL_WEIGHT = 0.5
+DISTIL_MARGIN = 0.5
+TEACHER_CHUNK = 10_000
 Log = Callable[[str], None]
 
 
 def _fit(
-    features: sp.csr_matrix, y: np.ndarray, c: float, weight: str | None
+    features: sp.csr_matrix,
+    y: np.ndarray,
+    c: float,
+    weight: str | None,
+    sample_weight: np.ndarray | None = None,
 ) -> LogisticRegression:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        return LogisticRegression(C=c, class_weight=weight, max_iter=3000).fit(features, y)
+        model = LogisticRegression(C=c, class_weight=weight, max_iter=3000)
+        return model.fit(features, y, sample_weight=sample_weight)
 
 
 def _full_logits(model: LogisticRegression, features: sp.csr_matrix) -> np.ndarray:
@@ -83,6 +101,48 @@ def choose_decision(
     return best
 
 
+class Teacher:
+    """Unlabelled tweets, their features, and the accurate tier's probabilities for them."""
+
+    def __init__(self, texts: list[str], features: sp.csr_matrix, proba: np.ndarray, slices):
+        self.texts, self.features, self.proba, self.slices = texts, features, proba, slices
+
+    def for_task(
+        self, task: str, exclude: set[str]
+    ) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray]:
+        """(features, labels, weights) of the distilled rows for `task`: each post once
+        per class, weighted by the teacher's probability; posts in `exclude` (the task's
+        own train and validation texts) are left out."""
+        keep = np.fromiter((t not in exclude for t in self.texts), bool, len(self.texts))
+        features, proba = self.features[keep], self.proba[keep][:, self.slices[task]]
+        n_classes = proba.shape[1]
+        rows = sp.vstack([features] * n_classes, format="csr")
+        labels = np.repeat(np.arange(n_classes), features.shape[0])
+        return rows, labels, DISTIL_WEIGHT * proba.T.ravel()
+
+
+def _grid_fit(
+    features: sp.csr_matrix,
+    y: np.ndarray,
+    grid: list[tuple[float, str | None]],
+    sample_weight: np.ndarray | None = None,
+) -> list[LogisticRegression]:
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        return list(pool.map(lambda p: _fit(features, y, *p, sample_weight), grid))
+
+
+def _calibrated(
+    model: LogisticRegression, x_val: sp.csr_matrix, val_y: np.ndarray, metric: str
+) -> tuple[float, float, np.ndarray, list[float] | None]:
+    """(validation score, temperature, bias, decision rule) of a head calibrated on val."""
+    val_logits = _full_logits(model, x_val)
+    temperature, bias = fit_scaling(val_logits, val_y, with_bias=True)
+    decision, score = choose_decision(
+        apply_scaling(val_logits, temperature, bias), val_y, metric, bias
+    )
+    return score, temperature, bias, decision
+
+
 def train_task(
     task: str,
     featurizer: HashedNgrams,
@@ -90,9 +150,11 @@ def train_task(
     root: Path,
     log: Log,
     dense: Callable[[list[str]], np.ndarray] | None = None,
+    teacher: Teacher | None = None,
 ) -> dict[str, Any]:
     """One head: n-gram features (plus `dense` columns for a second-stage head), C and
-    class weight chosen on validation, then calibrated and given its decision rule."""
+    class weight chosen on validation, with or without the teacher's distilled posts
+    (kept only when validation says so), then calibrated and given its decision rule."""
     spec = TASKS[task]
     n_classes = len(spec.task.classes)
     train_x, train_y = load_split(root, task, "train")
@@ -103,17 +165,35 @@ def train_task(
         x_train = sp.hstack([x_train, sp.csr_matrix(dense(train_x))], format="csr")
         x_val = sp.hstack([x_val, sp.csr_matrix(dense(val_x))], format="csr")
     grid = [(c, w) for c in GRID_C for w in GRID_WEIGHT]
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        models = list(pool.map(lambda p: _fit(x_train, train_y, *p), grid))
+    models = _grid_fit(x_train, train_y, grid)
     scores = [official_score(spec.metric, val_y, m.predict(x_val), n_classes) for m in models]
     best = int(np.argmax(scores))
     c, weight = grid[best]
     model = models[best]
-    val_logits = _full_logits(model, x_val)
-    temperature, bias = fit_scaling(val_logits, val_y, with_bias=True)
-    decision, val_score = choose_decision(
-        apply_scaling(val_logits, temperature, bias), val_y, spec.metric, bias
-    )
+    n_distilled = 0
+    calibrated = _calibrated(model, x_val, val_y, spec.metric)
+    if teacher is not None:
+        rows, labels, weights = teacher.for_task(task, set(train_x) | set(val_x))
+        if rows.shape[0]:
+            distil_grid = [(c_, weight) for c_ in GRID_C]
+            distilled = _grid_fit(
+                sp.vstack([x_train, rows], format="csr"),
+                np.concatenate([train_y, labels]),
+                distil_grid,
+                np.concatenate([np.ones(len(train_y)), weights]),
+            )
+            # Scored after calibration and the decision rule: the teacher's labels move
+            # the class prior, which the raw argmax would be judged on.
+            options = [_calibrated(m, x_val, val_y, spec.metric) for m in distilled]
+            d_best = int(np.argmax([o[0] for o in options]))
+            log(
+                f"{task}: validation {calibrated[0]:.1f} plain, {options[d_best][0]:.1f} with "
+                f"{rows.shape[0] // n_classes:,} distilled posts"
+            )
+            if options[d_best][0] >= calibrated[0] + DISTIL_MARGIN:
+                model, c, calibrated = distilled[d_best], distil_grid[d_best][0], options[d_best]
+                n_distilled = rows.shape[0] // n_classes
+    val_score, temperature, bias, decision = calibrated
     weights, intercept = _head(model, n_classes)
     log(
         f"{task}: C={c} class_weight={weight} validation {spec.metric} {val_score:.1f} "
@@ -129,13 +209,59 @@ def train_task(
         "val_score": np.float64(val_score),
         "decision": np.asarray(decision if decision is not None else [], dtype=np.float64),
         "n_train": np.int64(len(train_y)),
+        "n_distilled": np.int64(n_distilled),
     }
 
 
+def _held_out_texts(root: Path) -> set[str]:
+    """Every text of a test split the tiers are scored on: never a distillation post."""
+    from stormwatch.datasets import question_splits
+
+    texts = set(tweet_texts(root, TWEETEVAL_TASKS, "test_text.txt"))
+    return texts | set(question_splits("question")["test"][0])
+
+
+def build_teacher(
+    root: Path, checkpoints: Path, featurizer: HashedNgrams, idf: np.ndarray, log: Log
+) -> tuple[Teacher, dict[str, Any]]:
+    """The accurate tier's probabilities for the unlabelled tweets, computed in checkpointed
+    chunks (~10 minutes on 2 cores), and a record of what was used."""
+    from stormwatch.models import artifact_dir, load_classifier
+
+    held_out = _held_out_texts(root)
+    texts = [t for t in tweet_texts(root, ("emoji", *TWEETEVAL_TASKS)) if t not in held_out]
+    model = load_classifier("accurate")
+    parts = []
+    for start in range(0, len(texts), TEACHER_CHUNK):
+        path = checkpoints / f"teacher-{start // TEACHER_CHUNK:03d}.npz"
+        if not path.is_file():
+            log(f"teacher: labelling posts {start:,}-{min(start + TEACHER_CHUNK, len(texts)):,}")
+            chunk = model.predict_proba(texts[start : start + TEACHER_CHUNK])
+            write_npz(path, {"proba": chunk.astype(np.float32)})
+        parts.append(read_npz(path)["proba"])
+    proba = np.concatenate(parts) if parts else np.zeros((0, model.layout.width), np.float32)
+    features = featurizer.transform(normalize_all(texts), idf)
+    record = {
+        "teacher": f"accurate {model.version}",
+        "teacher_digest": digest(artifact_dir("accurate") / "model.onnx"),
+        "posts": len(texts),
+        "source": "TweetEval train texts of emoji, sentiment, offensive, hate, irony, emotion "
+        "(test texts of every task left out)",
+        "weight": DISTIL_WEIGHT,
+        "margin": DISTIL_MARGIN,
+    }
+    return Teacher(texts, features, proba, model.layout.slices()), record
+
+
 def train_fast(
-    root: Path, out: Path, tasks: Sequence[str] = tuple(TASKS), log: Log = print
+    root: Path,
+    out: Path,
+    tasks: Sequence[str] = tuple(TASKS),
+    log: Log = print,
+    distil: bool = True,
 ) -> dict[str, Any]:
-    """Build the fast-tier artifact in `out` from the datasets under `root`."""
+    """Build the fast-tier artifact in `out` from the datasets under `root` (`distil`: let
+    the TweetEval heads learn from the accurate tier's labels of unlabelled tweets too)."""
     featurizer = HashedNgrams(**FEATURIZER)
     checkpoints = out / ".checkpoints"
     checkpoints.mkdir(parents=True, exist_ok=True)
@@ -151,13 +277,18 @@ def train_fast(
     idf = idf.astype(np.float16).astype(np.float32)  # what inference will see
 
     stage_one = [t for t in tasks if t not in STACKED]
+    teacher, distillation = None, None
+    if distil and any(t in TWEETEVAL_TASKS for t in stage_one):
+        teacher, distillation = build_teacher(root, checkpoints, featurizer, idf, log)
     heads: dict[str, dict[str, Any]] = {}
     for task in stage_one:
         heads[task] = _checkpointed(
             checkpoints / f"{task}.npz",
             log,
             task,
-            lambda t=task: train_task(t, featurizer, idf, root, log),
+            lambda t=task: train_task(
+                t, featurizer, idf, root, log, teacher=teacher if t in TWEETEVAL_TASKS else None
+            ),
         )
     for task in (t for t in tasks if t in STACKED):
         dense = _dense_inputs(featurizer, idf, stage_one, heads)
@@ -186,8 +317,9 @@ def train_fast(
         "name": "fast",
         "version": VERSION,
         "kind": "hashed word 1-2-grams + char 3-5-grams, TF-IDF, logistic regression per task "
-        "(question and genuine question: a second stage over the first-stage probabilities "
-        "and cues)",
+        "(TweetEval heads may also learn from the accurate tier's labels of unlabelled "
+        "tweets; question and genuine question: a second stage over the first-stage "
+        "probabilities and cues)",
         "featurizer": FEATURIZER,
         "tasks": [
             {
@@ -201,6 +333,7 @@ def train_fast(
                 "decision": [float(v) for v in heads[t]["decision"]] or None,
                 "validation_score": round(float(heads[t]["val_score"]), 2),
                 "train_size": int(heads[t]["n_train"]),
+                "distilled_posts": int(heads[t].get("n_distilled", 0)),
             }
             for t in tasks
         ],
@@ -209,7 +342,8 @@ def train_fast(
             "inputs": "calibrated probabilities of every first-stage task, then the question cues",
             "cues": list(CUE_NAMES),
         },
-        "versions": package_versions("numpy", "scipy", "scikit-learn"),
+        "distillation": distillation,
+        "versions": package_versions("numpy", "scipy", "scikit-learn", "onnxruntime"),
     }
     write_config(out, config)
     _write_validation(out, tasks, root)
