@@ -122,10 +122,12 @@ def test_strict_fails_on_rejects_but_default_does_not(tmp_path):
     assert strict.exit_code == EXIT_STRICT
 
 
-def test_missing_input_is_a_clear_error(tmp_path):
+def test_missing_input_is_a_clear_error(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
     result = CliRunner().invoke(main, ["analyze", str(tmp_path / "nope.jsonl")])
     assert result.exit_code == 1
     assert "nope.jsonl: no such file or folder" in result.output
+    assert not list(tmp_path.iterdir())  # no store, no rejects file left behind
 
 
 def test_stdin_and_csv_column_flags(tmp_path):

@@ -25,7 +25,7 @@ from stormwatch.analysis import (
 from stormwatch.cli_common import emit_json, err, sample_path
 from stormwatch.export import EXPORT_FORMATS
 from stormwatch.models import TIERS, load_classifier
-from stormwatch.sources.files import FORMATS, InputError, only_posts, read_posts
+from stormwatch.sources.files import FORMATS, InputError, expand_paths, only_posts, read_posts
 from stormwatch.sources.tabular import ColumnMap
 from stormwatch.store.alerts import AlertStore
 from stormwatch.store.sqlite import SQLiteStore
@@ -84,6 +84,7 @@ def run_analyze(
     themes: bool = True,
     purpose: Any = None,
 ) -> tuple[dict[str, Any], RunCounts]:
+    expand_paths(paths)  # a missing input fails here, before any store file is made
     classifier = load_classifier(tier)
     sink = RejectsFile(rejects)
     with SQLiteStore(db) as store:
