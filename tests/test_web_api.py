@@ -131,8 +131,10 @@ def test_read_api_summary_posts_questions_and_events(served):
 
     queue = client.get("/api/v1/questions", headers=auth).json()
     assert queue["counts"]["genuine"] > 0 and queue["counts"]["hostile"] > 0
-    lead = queue["queue"][0]
-    assert lead["count"] >= 2  # each friendly question was asked 12 times (with a counter)
+    # Copies of a question are grouped: each friendly question was asked 12 times (with a
+    # counter). Where a group stands is the classifier's call (recency counts too).
+    savings = [i for i in queue["queue"] if i["text"].startswith("Can I open a savings")]
+    assert len(savings) == 1 and savings[0]["count"] == 12
     assert all("offensive" not in item["chips"] for item in queue["queue"])
 
     timeline = eventually(

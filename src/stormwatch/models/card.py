@@ -94,6 +94,15 @@ def render_card(config: dict[str, Any], report: dict[str, Any]) -> str:
         "  with the validation predictions shipped in `validation.npz`.",
         "- English only. Sarcasm, irony and genuine-vs-rhetorical questions often need",
         "  context a single post does not carry; expect many errors on them.",
+        *(
+            [
+                "- Distilled heads learnt part of their view from the accurate tier, whose error",
+                "  rates on validation transfer poorly to other years' posts: better labels, but",
+                "  their prevalence intervals hold the truth less often than the plain heads' did.",
+            ]
+            if config.get("distillation")
+            else []
+        ),
         "",
         "## Reproduce",
         "```sh",

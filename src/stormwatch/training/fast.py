@@ -5,7 +5,7 @@ Knowledge distillation: the shipped accurate tier labels ~110,000 unlabelled twe
 TweetEval train texts of every task, emoji included, less anything in a test split); a
 TweetEval head may learn from them too, each post counted once per class with the teacher's
 probability as its weight. A head keeps the distilled data only when that gains on its
-validation split.
+validation split (sentiment never does: see DISTIL_TASKS).
 
 Seeded and deterministic: the same data and library versions rebuild identical files.
 Each task's head and the teacher's labels are checkpointed, so an interrupted run resumes
@@ -50,6 +50,11 @@ GRID_WEIGHT = (None, "balanced")
 # teacher's view of unlabelled tweets can pull a head away from its own task's data).
 DISTIL_WEIGHT = 0.5
 DISTIL_MARGIN = 0.5
+# Sentiment is not distilled: distilled, its test score rose (62.8 -> 64.9) but its error
+# rates on validation stopped transferring to the test years, as the teacher's do, and the
+# adjusted estimate of the negative share went three times as wrong (MACC mean abs. error
+# 0.048 -> 0.155 on samples of 500; `stormwatch eval quantify`). Prevalence comes first.
+DISTIL_TASKS = tuple(t for t in TWEETEVAL_TASKS if t != "sentiment")
 TEACHER_CHUNK = 10_000
 Log = Callable[[str], None]
 
@@ -245,8 +250,8 @@ def build_teacher(
         "teacher": f"accurate {model.version}",
         "teacher_digest": digest(artifact_dir("accurate") / "model.onnx"),
         "posts": len(texts),
-        "source": "TweetEval train texts of emoji, sentiment, offensive, hate, irony, emotion "
-        "(test texts of every task left out)",
+        "source": "TweetEval train texts of emoji, sentiment, offensive, hate, irony and emotion; "
+        "the test texts of every task left out",
         "weight": DISTIL_WEIGHT,
         "margin": DISTIL_MARGIN,
     }
@@ -278,7 +283,7 @@ def train_fast(
 
     stage_one = [t for t in tasks if t not in STACKED]
     teacher, distillation = None, None
-    if distil and any(t in TWEETEVAL_TASKS for t in stage_one):
+    if distil and any(t in DISTIL_TASKS for t in stage_one):
         teacher, distillation = build_teacher(root, checkpoints, featurizer, idf, log)
     heads: dict[str, dict[str, Any]] = {}
     for task in stage_one:
@@ -287,7 +292,7 @@ def train_fast(
             log,
             task,
             lambda t=task: train_task(
-                t, featurizer, idf, root, log, teacher=teacher if t in TWEETEVAL_TASKS else None
+                t, featurizer, idf, root, log, teacher=teacher if t in DISTIL_TASKS else None
             ),
         )
     for task in (t for t in tasks if t in STACKED):
