@@ -109,7 +109,13 @@ def choose_decision(
 class Teacher:
     """Unlabelled tweets, their features, and the accurate tier's probabilities for them."""
 
-    def __init__(self, texts: list[str], features: sp.csr_matrix, proba: np.ndarray, slices):
+    def __init__(
+        self,
+        texts: list[str],
+        features: sp.csr_matrix,
+        proba: np.ndarray,
+        slices: dict[str, slice],
+    ) -> None:
         self.texts, self.features, self.proba, self.slices = texts, features, proba, slices
 
     def for_task(
