@@ -40,6 +40,14 @@ def test_training_is_deterministic_and_resumable(tmp_path):
     # irony head's own train and validation texts (which it saw with their real labels).
     assert first["distillation"]["posts"] >= 300
     assert any("distilled posts" in line for line in logs)
+    # The teacher's labels kept in a cache are reused by a later build, to the same result.
+    labelling = [line for line in logs if line.startswith("teacher: labelling")]
+    cache = tmp_path / "cache"
+    cached = train_fast(root, tmp_path / "c", ("irony",), logs.append, teacher_cache=cache)
+    again = train_fast(root, tmp_path / "d", ("irony",), logs.append, teacher_cache=cache)
+    assert cached["files"] == again["files"] == first["files"]
+    later = [line for line in logs if line.startswith("teacher: labelling")]
+    assert len(later) == len(labelling) + 1  # the "c" build labelled, the "d" build did not
     model = LinearTier(tmp_path / "a")
     proba = model.predict_proba(["I just love waiting two hours for a bus #not", "nice day"])
     assert proba.shape == (2, 2)

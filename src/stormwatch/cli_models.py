@@ -81,7 +81,8 @@ def train(
 
         if fresh:
             shutil.rmtree(out / ".checkpoints", ignore_errors=True)
-        train_fast(root, out, log=err.print)
+        # The teacher's labels outlive the build: they only change with the teacher or data.
+        train_fast(root, out, log=err.print, teacher_cache=Path(".train-cache") / "fast")
         shutil.rmtree(out / ".checkpoints", ignore_errors=True)
     else:
         from stormwatch.training.accurate import Schedule, finalize, train_accurate

@@ -13,6 +13,7 @@ where it stopped."""
 
 from __future__ import annotations
 
+import hashlib
 import warnings
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -233,18 +234,23 @@ def _held_out_texts(root: Path) -> set[str]:
 
 
 def build_teacher(
-    root: Path, checkpoints: Path, featurizer: HashedNgrams, idf: np.ndarray, log: Log
+    root: Path, cache: Path, featurizer: HashedNgrams, idf: np.ndarray, log: Log
 ) -> tuple[Teacher, dict[str, Any]]:
-    """The accurate tier's probabilities for the unlabelled tweets, computed in checkpointed
-    chunks (~10 minutes on 2 cores), and a record of what was used."""
+    """The accurate tier's probabilities for the unlabelled tweets, computed in chunks
+    (~5 minutes on 2 cores) kept under `cache` in a folder named by the teacher model and
+    the texts: a later build with the same teacher and data reuses them."""
     from stormwatch.models import artifact_dir, load_classifier
 
     held_out = _held_out_texts(root)
     texts = [t for t in tweet_texts(root, ("emoji", *TWEETEVAL_TASKS)) if t not in held_out]
     model = load_classifier("accurate")
+    teacher_digest = digest(artifact_dir("accurate") / "model.onnx")
+    key = hashlib.sha256("\n".join([teacher_digest, *texts]).encode("utf-8")).hexdigest()
+    folder = cache / f"teacher-{key[:16]}"
+    folder.mkdir(parents=True, exist_ok=True)
     parts = []
     for start in range(0, len(texts), TEACHER_CHUNK):
-        path = checkpoints / f"teacher-{start // TEACHER_CHUNK:03d}.npz"
+        path = folder / f"{start // TEACHER_CHUNK:03d}.npz"
         if not path.is_file():
             log(f"teacher: labelling posts {start:,}-{min(start + TEACHER_CHUNK, len(texts)):,}")
             chunk = model.predict_proba(texts[start : start + TEACHER_CHUNK])
@@ -254,7 +260,7 @@ def build_teacher(
     features = featurizer.transform(normalize_all(texts), idf)
     record = {
         "teacher": f"accurate {model.version}",
-        "teacher_digest": digest(artifact_dir("accurate") / "model.onnx"),
+        "teacher_digest": teacher_digest,
         "posts": len(texts),
         "source": "TweetEval train texts of emoji, sentiment, offensive, hate, irony and emotion; "
         "the test texts of every task left out",
@@ -270,9 +276,11 @@ def train_fast(
     tasks: Sequence[str] = tuple(TASKS),
     log: Log = print,
     distil: bool = True,
+    teacher_cache: Path | None = None,
 ) -> dict[str, Any]:
     """Build the fast-tier artifact in `out` from the datasets under `root` (`distil`: let
-    the TweetEval heads learn from the accurate tier's labels of unlabelled tweets too)."""
+    the TweetEval heads learn from the accurate tier's labels of unlabelled tweets too, kept
+    in `teacher_cache`, by default beside the heads' checkpoints)."""
     featurizer = HashedNgrams(**FEATURIZER)
     checkpoints = out / ".checkpoints"
     checkpoints.mkdir(parents=True, exist_ok=True)
@@ -290,7 +298,9 @@ def train_fast(
     stage_one = [t for t in tasks if t not in STACKED]
     teacher, distillation = None, None
     if distil and any(t in DISTIL_TASKS for t in stage_one):
-        teacher, distillation = build_teacher(root, checkpoints, featurizer, idf, log)
+        teacher, distillation = build_teacher(
+            root, teacher_cache or checkpoints, featurizer, idf, log
+        )
     heads: dict[str, dict[str, Any]] = {}
     for task in stage_one:
         heads[task] = _checkpointed(
