@@ -84,7 +84,9 @@ def run_analyze(
     themes: bool = True,
     purpose: Any = None,
 ) -> tuple[dict[str, Any], RunCounts]:
-    expand_paths(paths)  # a missing input fails here, before any store file is made
+    # A missing input fails here, before any store file is made. (The paths are expanded
+    # again as they are read: an expanded file name may itself look like a glob.)
+    expand_paths(paths)
     classifier = load_classifier(tier)
     sink = RejectsFile(rejects)
     with SQLiteStore(db) as store:

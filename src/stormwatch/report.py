@@ -118,13 +118,14 @@ def _examples(
         chosen = chosen[np.argsort(-scores[chosen], kind="stable")]
         picked: list[dict[str, Any]] = []
         seen: set[str] = set()
-        # In blocks, until enough distinct texts: a copy-paste wave can fill the top ranks.
-        for start in range(0, len(chosen), per_label * 4):
-            block = chosen[start : start + per_label * 4]
+        # Ranked posts read in blocks until enough distinct texts: a copy-paste wave can
+        # fill the top ranks.
+        blocks = (chosen[i : i + per_label * 4] for i in range(0, len(chosen), per_label * 4))
+        for block in blocks:
             posts = store.posts_by_rowid(scored.rowids[block].tolist())
             for stored, index in zip(posts, block, strict=False):
                 key = gist(stored.post.text)
-                if key in seen:
+                if key in seen or len(picked) == per_label:
                     continue
                 seen.add(key)
                 picked.append(
@@ -135,8 +136,6 @@ def _examples(
                         "probability": round(float(scores[index]), 3),
                     }
                 )
-                if len(picked) == per_label:
-                    break
             if len(picked) == per_label:
                 break
         out[label] = picked

@@ -30,7 +30,13 @@ from stormwatch.core.cues import CUE_NAMES, question_cues
 from stormwatch.core.features import HashedNgrams, fit_idf
 from stormwatch.core.metrics import official_score
 from stormwatch.core.normalize import normalize_all
-from stormwatch.datasets import TASKS, TWEETEVAL_TASKS, load_split, tweet_texts
+from stormwatch.datasets import (
+    TASKS,
+    TWEETEVAL_TASKS,
+    load_split,
+    question_splits,
+    tweet_texts,
+)
 from stormwatch.models.artifact import (
     digest,
     package_versions,
@@ -227,8 +233,6 @@ def train_task(
 
 def _held_out_texts(root: Path) -> set[str]:
     """Every text of a test split the tiers are scored on: never a distillation post."""
-    from stormwatch.datasets import question_splits
-
     texts = set(tweet_texts(root, TWEETEVAL_TASKS, "test_text.txt"))
     return texts | set(question_splits("question")["test"][0])
 
