@@ -91,3 +91,25 @@ def test_a_given_baseline_is_used_from_the_first_minute():
     detector = run([(60, 0.6)] * 20, baseline=baseline)
     assert "warning" in levels(detector)
     assert detector.alerts[0].at_ms - T0 < 10 * 60_000
+
+
+class _AlwaysBootstrap(Detector):
+    def _settled(self, label, point, n):
+        return False
+
+
+def test_skipping_the_bootstrap_on_settled_minutes_changes_no_alert():
+    # The shortcut only skips windows whose Wilson lower bound cannot clear the baseline;
+    # the alerts must be exactly those of a detector that bootstraps every window.
+    stream = [(5, 0.2)] * 600 + [(5 + 3 * k, 0.2 + 0.02 * k) for k in range(1, 21)]
+    stream += [(65, 0.6)] * 60 + [(8, 0.25)] * 200
+    refs = {"negative": perfect_reference(), "offensive": perfect_reference()}
+    runs = []
+    for cls in (Detector, _AlwaysBootstrap):
+        detector = cls(refs, WarningConfig(learn_minutes=240))
+        rng = np.random.default_rng(RNG_SEED)
+        for t, (n, share) in enumerate(stream):
+            detector.update(minute(rng, t, n, share))
+        runs.append([(a.level, a.kind, a.at_ms, a.evidence) for a in detector.alerts])
+    assert runs[0] == runs[1]
+    assert any(level == "critical" for level, *_ in runs[0])

@@ -33,6 +33,7 @@ from stormwatch.core.quantify import (
     estimate_cells,
     histogram,
     point_cells,
+    wilson,
 )
 
 LEVELS = ("watch", "warning", "critical")
@@ -282,9 +283,11 @@ class Detector:
                 continue
             cells = self._cells(span, label)
             point = point_cells(self._method(label), cells, self.references[label])
-            if point <= base.high and self._cusum[label] <= cfg.cusum_h:
+            if self._cusum[label] <= cfg.cusum_h and (
+                point <= base.high or (not early_burst and self._settled(label, point, n_window))
+            ):
                 self._beyond[label] = 0
-                continue  # neither finding is possible: skip the bootstrap
+                continue  # no finding is possible: skip the bootstrap
             now = estimate_cells(
                 self._method(label),
                 cells,
@@ -330,6 +333,15 @@ class Detector:
         else:
             self._hostile_since = None
         return findings
+
+    def _settled(self, label: str, point: float, n: int) -> bool:
+        """Can the window's interval not clear the baseline? For counting, whose lower
+        bound is never above Wilson's, that is known without the bootstrap (most calm
+        minutes: the detector's cost)."""
+        base = self.baseline[label]
+        if self._method(label) != "cc" or base.high >= self.config.critical_share:
+            return False
+        return wilson(point, n, self.config.confidence)[0] <= base.high
 
     def _early_burst(self, at_ms: int, bursting: bool) -> bool:
         """Is this minute in a volume burst that began at most `surge_minutes` ago? (A
