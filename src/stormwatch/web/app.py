@@ -7,8 +7,6 @@ loaded from another origin, so it works offline and the CSP can forbid inline sc
 """
 
 import asyncio
-import queue
-import secrets
 import threading
 import time
 from collections.abc import AsyncIterator, Callable
@@ -35,16 +33,15 @@ from stormwatch.sources.files import read_bytes
 from stormwatch.sources.timeparse import from_ms, iso
 from stormwatch.store.sqlite import SQLiteStore
 from stormwatch.web import queries
+from stormwatch.web.auth import Guards, add_auth_handlers, login_router
+from stormwatch.web.cache import Cache
 from stormwatch.web.live import Live, Stores, track_themes
 from stormwatch.web.security import (
-    LOGIN_CSRF_COOKIE,
-    SESSION_COOKIE,
     Principal,
     RateLimiter,
     SecurityHeaders,
     bearer,
     check_csrf,
-    client_key,
     limit,
 )
 
@@ -74,62 +71,6 @@ class Config:
     themes_every_s: float = 15.0
     themes_after: int = 500
     purpose: Any = None  # core.purpose.Purpose: the hijack signal joins the early warning
-
-
-class Cache:
-    """Computed results keyed by what they depend on, tagged with the view size they saw.
-
-    A result for the current size is fresh. A stale one that was quick to compute (under
-    `quick` seconds) is recomputed in the request. A slow one is served as it is while one
-    background worker recomputes it, at most every `seconds` per key: while posts pour
-    into a big store, a page never waits for a recomputation over every post, and shows
-    numbers at most a moment old."""
-
-    quick = 0.05
-
-    def __init__(self, seconds: float) -> None:
-        self.seconds = seconds
-        self._items: dict[tuple, tuple[float, int, Any, float]] = {}
-        self._queued: set[tuple] = set()
-        self._lock = threading.Lock()
-        self._jobs: queue.Queue = queue.Queue()
-        self.worker = threading.Thread(target=self._work, daemon=True, name="stormwatch-cache")
-        self.worker.start()
-
-    def get(
-        self, key: tuple, size: int, compute: Callable[[], Any], every: float | None = None
-    ) -> Any:
-        hit = self._items.get(key)
-        if hit is None or (hit[1] != size and hit[3] < self.quick):
-            return self._compute(key, size, compute)
-        if hit[1] != size and time.monotonic() - hit[0] >= (every or self.seconds):
-            with self._lock:
-                fresh = key not in self._queued
-                self._queued.add(key)
-            if fresh:
-                self._jobs.put((key, size, compute))
-        return hit[2]
-
-    def _compute(self, key: tuple, size: int, compute: Callable[[], Any]) -> Any:
-        started = time.monotonic()
-        value = compute()
-        self._items[key] = (started, size, value, time.monotonic() - started)
-        return value
-
-    def stop(self) -> None:
-        """Let the worker finish its job in hand and end (the app's shutdown waits for it)."""
-        self._jobs.put(None)
-
-    def _work(self) -> None:
-        while (job := self._jobs.get()) is not None:
-            key, size, compute = job
-            try:
-                self._compute(key, size, compute)
-            except Exception:
-                pass
-            finally:
-                with self._lock:
-                    self._queued.discard(key)
 
 
 class Answer(BaseModel):
@@ -210,50 +151,9 @@ def create_app(
     app.state.live = live
     app.state.stores = stores
 
-    # --- who is asking -------------------------------------------------------------------
-
-    def principal(request: Request) -> Principal | None:
-        token = bearer(request)
-        if token is not None:
-            name = stores.console().token_name(token)
-            return Principal(f"token:{name}", "moderator", token=True) if name else None
-        session_id = request.cookies.get(SESSION_COOKIE)
-        session = stores.console().session(session_id) if session_id else None
-        return Principal(session.username, session.role, session.csrf) if session else None
-
-    def reader(request: Request) -> Principal:
-        who = principal(request)
-        if who is None:
-            raise HTTPException(
-                401,
-                "log in at /login, or send Authorization: Bearer TOKEN",
-                headers={"WWW-Authenticate": "Bearer"},
-            )
-        return who
-
-    def moderator(request: Request, who: Annotated[Principal, Depends(reader)]) -> Principal:
-        if not who.can("moderator"):
-            raise HTTPException(403, "this needs the moderator role")
-        check_csrf(who, request.headers.get("x-csrf-token"))
-        return who
-
-    def page_user(request: Request) -> Principal:
-        who = principal(request)
-        if who is None or who.token:
-            raise _LoginRedirect(str(request.url.path))
-        return who
-
-    @app.exception_handler(HTTPException)
-    async def http_error(request: Request, exc: HTTPException) -> Response:
-        return JSONResponse({"error": exc.detail}, exc.status_code, headers=exc.headers)
-
-    class _LoginRedirect(Exception):
-        def __init__(self, back: str) -> None:
-            self.back = back
-
-    @app.exception_handler(_LoginRedirect)
-    async def to_login(request: Request, exc: _LoginRedirect) -> Response:
-        return RedirectResponse("/login", 303)
+    guards = Guards(stores)
+    reader, moderator, page_user = guards.reader, guards.moderator, guards.page_user
+    add_auth_handlers(app)
 
     # --- ingest ------------------------------------------------------------------------
 
@@ -773,59 +673,7 @@ def create_app(
         _act(rowid, action, who, answer)
         return RedirectResponse(f"/queue#q{rowid}", 303)
 
-    @app.get("/login", include_in_schema=False)
-    def login_page(request: Request, error: str | None = None) -> Response:
-        token = secrets.token_urlsafe(24)
-        response = _render(request, "login.html", None, login_csrf=token, error=error)
-        response.set_cookie(
-            LOGIN_CSRF_COOKIE,
-            token,
-            httponly=True,
-            samesite="strict",
-            secure=config.secure_cookies,
-        )
-        return response
-
-    @app.post("/login", include_in_schema=False)
-    def login(
-        request: Request,
-        username: Annotated[str, Form(max_length=100)],
-        password: Annotated[str, Form(max_length=1000)],
-        csrf: Annotated[str, Form()] = "",
-    ) -> Response:
-        limit(login_limiter, client_key(request))
-        expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
-        if not expected or not secrets.compare_digest(expected, csrf):
-            raise HTTPException(403, "the log-in form expired; reload it and try again")
-        console = stores.console()
-        if console.check_password(username, password) is None:
-            return RedirectResponse("/login?error=1", 303)
-        session_id, _ = console.open_session(username)
-        response = RedirectResponse("/", 303)
-        response.set_cookie(
-            SESSION_COOKIE,
-            session_id,
-            httponly=True,
-            samesite="strict",
-            secure=config.secure_cookies,
-            max_age=12 * 3600,
-        )
-        response.delete_cookie(LOGIN_CSRF_COOKIE)
-        return response
-
-    @app.post("/logout", include_in_schema=False)
-    def logout(
-        request: Request,
-        who: Annotated[Principal, Depends(page_user)],
-        csrf: Annotated[str, Form()] = "",
-    ) -> Response:
-        check_csrf(who, csrf)
-        session_id = request.cookies.get(SESSION_COOKIE)
-        if session_id:
-            stores.console().close_session(session_id)
-        response = RedirectResponse("/login", 303)
-        response.delete_cookie(SESSION_COOKIE)
-        return response
+    app.include_router(login_router(stores, guards, login_limiter, config.secure_cookies, _render))
 
     def _themes() -> list[dict[str, Any]]:
         from stormwatch.store.themes import ThemeStore
