@@ -333,9 +333,12 @@ def summarize(
     with_coordination: bool = True,
     with_themes: bool = True,
     purpose: Any = None,
+    crowd: Any = None,
 ) -> dict[str, Any]:
     """The summary object of `analyze --json`. Keys are stable; later features add keys.
-    `scored` may be passed in when the caller already holds the (filtered) probabilities."""
+    `scored` may be passed in when the caller already holds the (filtered) probabilities;
+    `crowd` (`crowd.read_sheet`): people's labels of a random sample, which then give the
+    prevalence of the labels they cover."""
     from stormwatch.core.quantify import prevalences, statement
     from stormwatch.models import reference_for
 
@@ -347,6 +350,10 @@ def summarize(
     proba = scored.proba
     validation, methods = reference_for(model.name, model.version)
     estimated = prevalences(proba, model.layout, validation, methods) if len(proba) else {}
+    if crowd and len(proba):
+        from stormwatch.crowd import crowd_prevalences
+
+        estimated.update(crowd_prevalences(scored, model.layout, crowd))
     off_purpose = None
     purpose_summary = None
     if purpose is not None and len(proba):
@@ -380,6 +387,7 @@ def summarize(
         "shares_include_reposts": include_reposts,
         "shares": {k: round(v, 4) for k, v in shares(proba, model.layout).items()},
         "prevalence": {label: p.as_dict() for label, p in estimated.items()},
+        "crowd_labels": {label: len(marks) for label, marks in (crowd or {}).items()},
         "statements": [
             statement(label, estimated[label]) for label in HEADLINE if label in estimated
         ],

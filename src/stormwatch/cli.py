@@ -69,6 +69,26 @@ def _progress() -> tuple[Progress | None, Callable[[int], None] | None]:
     return bar, lambda n: bar.advance(task, n)
 
 
+CROWD_OPTION = click.option(
+    "--crowd-labels",
+    "crowd_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A sheet from `stormwatch sample`, labelled by people: the labels it covers are "
+    "estimated from it and the model together (no shift can bias them).",
+)
+
+
+def _crowd_or_none(path: Path | None) -> Any:
+    if path is None:
+        return None
+    from stormwatch.crowd import SheetError, read_sheet
+
+    try:
+        return read_sheet(path)
+    except SheetError as exc:
+        raise click.BadParameter(str(exc), param_hint="--crowd-labels") from None
+
+
 def run_analyze(
     paths: tuple[str, ...],
     db: Path,
@@ -83,6 +103,7 @@ def run_analyze(
     baseline: Any = None,
     themes: bool = True,
     purpose: Any = None,
+    crowd: Any = None,
 ) -> tuple[dict[str, Any], RunCounts]:
     # A missing input fails here, before any store file is made. (The paths are expanded
     # again as they are read: an expanded file name may itself look like a glob.)
@@ -130,6 +151,7 @@ def run_analyze(
             baseline=baseline,
             with_themes=themes,
             purpose=purpose,
+            crowd=crowd,
         )
         AlertStore(store.db).record(summary["alerts"])  # kept once, however often re-run
     summary["db"] = str(db)
@@ -361,6 +383,7 @@ def themes(
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="A file of example on-purpose posts (any input format), with or instead of --purpose.",
 )
+@CROWD_OPTION
 def analyze(
     paths: tuple[str, ...],
     db: Path | None,
@@ -382,6 +405,7 @@ def analyze(
     no_themes: bool,
     purpose: str | None,
     purpose_examples: Path | None,
+    crowd_file: Path | None,
 ) -> None:
     """Read posts from files, folders, globs or - (stdin), store and label them, and
     summarise the crowd: shares, prevalence, alerts, coordination and themes.
@@ -408,6 +432,7 @@ def analyze(
         except (ValueError, orjson.JSONDecodeError) as exc:
             raise click.BadParameter(str(exc), param_hint="--baseline") from None
     stated = _purpose_or_none(purpose, purpose_examples)
+    crowd = _crowd_or_none(crowd_file)
     try:
         summary, counts = run_analyze(
             paths,
@@ -423,9 +448,14 @@ def analyze(
             baseline,
             themes=not no_themes,
             purpose=stated,
+            crowd=crowd,
         )
     except InputError as exc:
         raise click.ClickException(str(exc)) from None
+    except ValueError as exc:  # crowd.SheetError: a sheet that does not fit this store
+        if crowd is None:
+            raise
+        raise click.BadParameter(str(exc), param_hint="--crowd-labels") from None
     if not emit_json(summary, as_json, output):
         print_summary(summary, Console())
     if counts.read == 0:
@@ -437,6 +467,67 @@ def analyze(
     if strict and counts.rejected:
         err.print(f"[red]--strict: {counts.rejected} lines rejected[/red] (see {rejects}).")
         sys.exit(EXIT_STRICT)
+
+
+@main.command()
+@click.argument("db", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("-n", "size", type=click.IntRange(2, 100_000), default=200, show_default=True)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="The CSV sheet to write.",
+)
+@click.option(
+    "--label",
+    "labels",
+    multiple=True,
+    help="A label column to fill in (repeatable; default: negative and offensive).",
+)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--count-reposts", is_flag=True, help="Draw from reposts too (as analyze does).")
+@click.option("--all-languages", is_flag=True, help="Draw from every language (as analyze does).")
+def sample(
+    db: Path,
+    size: int,
+    output: Path,
+    labels: tuple[str, ...],
+    seed: int,
+    count_reposts: bool,
+    all_languages: bool,
+) -> None:
+    """Draw posts at random into a sheet for people to label (1 or 0 per label column).
+
+    \b
+    Label from the top and skip none you find hard (a guess beats a gap: leaving out the
+    hard ones biases the sample); then `analyze ... --crowd-labels sheet.csv` estimates
+    those labels' shares from the sheet and the model together. Measured by `eval
+    quantify` (fast tier, TweetEval test samples): 100 labelled posts, mean error
+    0.026-0.030 on sets of 500 posts; 200 labelled, 0.015-0.021 on sets of 500 to 5,000.
+    """
+    from stormwatch.crowd import DEFAULT_LABELS, SheetError, write_sheet
+
+    with SQLiteStore(db) as store:
+        model = store.latest_model()
+        if model is None:
+            raise click.ClickException(
+                f"{db} has no labelled posts; run `stormwatch analyze` first"
+            )
+        try:
+            n = write_sheet(
+                store,
+                model,
+                output,
+                size,
+                labels or DEFAULT_LABELS,
+                seed,
+                include_reposts=count_reposts,
+                include_non_english=all_languages,
+            )
+        except SheetError as exc:
+            raise click.BadParameter(str(exc), param_hint="--label") from None
+    err.print(f"wrote {n:,} posts to {output}: fill in 1 or 0 per label, from the top")
 
 
 @main.command()
@@ -490,6 +581,7 @@ def export(db: Path, fmt: str, output: Path | None) -> None:
 @click.option("--count-reposts", is_flag=True, help="Count reposts in shares.")
 @click.option("--all-languages", is_flag=True, help="Count posts flagged as not English.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report's data as JSON.")
+@CROWD_OPTION
 def report(
     db: Path,
     output: Path,
@@ -499,12 +591,14 @@ def report(
     count_reposts: bool,
     all_languages: bool,
     as_json: bool,
+    crowd_file: Path | None,
 ) -> None:
     """The post-mortem report of a stored campaign: one self-contained HTML file (charts
     inline, no network needed) to read, print and quote."""
     from stormwatch.report import build_report, render_html, write_pdf
 
     window_ms = _window_ms(window)
+    crowd = _crowd_or_none(crowd_file)
     with SQLiteStore(db) as store:
         model = store.latest_model()
         if model is None:
@@ -518,7 +612,12 @@ def report(
             from stormwatch.themes import find_themes
 
             find_themes(store, load_embedder("static"), log=err.print)
-        data = build_report(store, model, count_reposts, all_languages, window_ms)
+        try:
+            data = build_report(store, model, count_reposts, all_languages, window_ms, crowd=crowd)
+        except ValueError as exc:  # crowd.SheetError: a sheet that does not fit this store
+            if crowd is None:
+                raise
+            raise click.BadParameter(str(exc), param_hint="--crowd-labels") from None
     html = render_html(data, title)
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(html, encoding="utf-8")

@@ -16,7 +16,14 @@ from typing import Any
 
 import numpy as np
 
-from stormwatch.core.quantify import METHODS, TASK_METHODS, binary_views, estimate_view, task_views
+from stormwatch.core.quantify import (
+    METHODS,
+    TASK_METHODS,
+    binary_views,
+    estimate_view,
+    labelled_sample,
+    task_views,
+)
 from stormwatch.datasets import load_split
 
 # label -> (task whose test split is used, index of the positive class)
@@ -27,6 +34,9 @@ VIEWS: dict[str, tuple[str, int]] = {
     "irony": ("irony", 1),
 }
 PREVALENCES = tuple(round(0.05 * k, 2) for k in range(1, 20))
+# Posts of each sample that a person labels, for the labelled-sample estimator (shown as
+# `labelled100`, ...): not a default, since it needs people's labels of the crowd.
+LABELLED = (100, 200)
 Log = Callable[[str], None]
 
 
@@ -58,6 +68,8 @@ def run_quantify_eval(
     classifier = load_classifier(tier)
     validation, _ = reference_for(classifier.name, classifier.version)
     rng = np.random.default_rng(seed)
+    # Its own generator, so the samples every other method sees are as they were.
+    pick = np.random.default_rng(seed + 1)
     table: dict[str, Any] = {}
     for label in labels:
         task, positive = VIEWS[label]
@@ -75,9 +87,11 @@ def run_quantify_eval(
         ]
         for protocol in ("artificial", "natural"):
             for n in sizes:
-                errors = {m: [] for m in methods}
-                covered = {m: [] for m in methods}
-                widths = {m: [] for m in methods}
+                labelled = [m for m in LABELLED if m < n]
+                methods_n = methods + [f"labelled{m}" for m in labelled]
+                errors = {m: [] for m in methods_n}
+                covered = {m: [] for m in methods_n}
+                widths = {m: [] for m in methods_n}
                 plan = PREVALENCES if protocol == "artificial" else (None,)
                 for prevalence in plan:
                     for _ in range(samples):
@@ -102,6 +116,12 @@ def run_quantify_eval(
                             errors[m].append(abs(p.estimate - true_share))
                             covered[m].append(p.low <= true_share <= p.high)
                             widths[m].append(p.high - p.low)
+                        for m in labelled:
+                            chosen = pick.choice(n, m, replace=False)
+                            p = labelled_sample(scores[index], chosen, is_pos[index][chosen])
+                            errors[f"labelled{m}"].append(abs(p.estimate - true_share))
+                            covered[f"labelled{m}"].append(p.low <= true_share <= p.high)
+                            widths[f"labelled{m}"].append(p.high - p.low)
                 key = f"{label}/{protocol}/n={n}"
                 table[key] = {
                     m: {
@@ -110,7 +130,7 @@ def run_quantify_eval(
                         "width": round(float(np.mean(widths[m])), 4),
                         "samples": len(errors[m]),
                     }
-                    for m in methods
+                    for m in methods_n
                 }
                 best = min(methods, key=lambda m: table[key][m]["mae"])
                 log(
@@ -139,7 +159,8 @@ def choose_methods(
         rows = [report["table"].get(f"{label}/{p}/n={n}") for p in ("artificial", "natural")]
         if any(r is None for r in rows):
             continue
-        methods = list(rows[0])
+        # The labelled-sample rows need people's labels of the crowd: never a default.
+        methods = [m for m in rows[0] if not m.startswith("labelled")]
         mae = {m: float(np.mean([r[m]["mae"] for r in rows])) for m in methods}
         coverage = {m: float(min(r[m]["coverage"] for r in rows)) for m in methods}
         qualified = [m for m in methods if coverage[m] >= min_coverage]

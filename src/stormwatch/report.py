@@ -63,6 +63,12 @@ _LABEL_TITLES = {
     "hostile_question": "Hostile or rhetorical questions",
 }
 _WHY = {
+    "labelled": (
+        "people labelled a random sample of these posts: the model's probabilities of every "
+        "post, corrected by how far they were from people's labels on the sample (a "
+        "regression estimator, as in survey sampling), so no difference between the "
+        "model's training data and this crowd can bias it"
+    ),
     "cc": "classify and count: no adjusted method was measured to do better for this label",
     "acc": (
         "adjusted classify and count: corrects the count for the classifier's measured "
@@ -180,7 +186,8 @@ def _methods(model: ModelRef, prevalence: dict[str, Any]) -> dict[str, Any]:
         label: {
             "method": p["method"],
             "why": _WHY.get(p["method"], ""),
-            "evidence": evidence.get(label),
+            # The model-only method's measured error says nothing of a labelled sample.
+            "evidence": evidence.get(label) if p["method"] != "labelled" else None,
         }
         for label, p in prevalence.items()
         if label in HEADLINE
@@ -200,13 +207,17 @@ def build_report(
     window_ms: int | None = None,
     examples: int = 5,
     accounts: int = 10,
+    crowd: Any = None,
 ) -> dict[str, Any]:
-    """Everything the report shows, as plain JSON-able data."""
+    """Everything the report shows, as plain JSON-able data (`crowd`: people's labels of a
+    random sample, `crowd.read_sheet`)."""
     stored = store.counts()
     first, last = stored["first"], stored["last"]
     if window_ms is None and first and last:
         _, window_ms = auto_window(int(first.timestamp() * 1000), int(last.timestamp() * 1000))
-    summary = summarize(store, model, RunCounts(), include_reposts, window_ms, include_non_english)
+    summary = summarize(
+        store, model, RunCounts(), include_reposts, window_ms, include_non_english, crowd=crowd
+    )
     scored = store.scores(model, include_reposts, include_non_english)
     flags = hard_labels(scored.proba, model.layout)
     wanted = {k: flags[k] for k in ("negative", "neutral", "positive", "offensive", "irony")}

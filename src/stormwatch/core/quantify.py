@@ -450,6 +450,45 @@ def estimate_task(
 # --- binary views of a multi-task classifier's output -------------------------------------
 
 # Without a measured reason to adjust (see `stormwatch eval quantify`), count.
+# --- a labelled sample of the crowd itself ---------------------------------------------
+
+
+def labelled_sample(
+    scores: np.ndarray,
+    labelled: np.ndarray,
+    truth: np.ndarray,
+    confidence: float = 0.95,
+) -> Prevalence:
+    """The share of a set of posts when people labelled a random sample of them (`labelled`:
+    indices into `scores`; `truth`: their 0/1 labels). A regression estimator, as in survey
+    sampling (and prediction-powered inference): every post's probability, corrected by
+    the mean of (truth - lambda * probability) on the labelled ones, lambda fitted there.
+    The correction is measured on this crowd, so no shift between the validation data and
+    the crowd can bias it; the interval is the sampling error of the labelled sample (a
+    normal interval with the finite-population correction: the estimand is this set's
+    share). With probabilities that say little, it is no worse than the labels alone."""
+    from statistics import NormalDist
+
+    labelled = np.asarray(labelled, dtype=np.int64)
+    y = np.asarray(truth, dtype=np.float64)
+    n_all, n = len(scores), len(labelled)
+    if n < 2 or n_all < n:
+        raise ValueError("a labelled sample needs at least 2 posts, all of them in the set")
+    f_all = scores.astype(np.float64)
+    f = f_all[labelled]
+    var_f = float(f.var(ddof=1))
+    slope = float(np.cov(y, f)[0, 1] / var_f) if var_f > 1e-12 else 0.0
+    slope = min(max(slope, 0.0), 2.0)  # a probability that predicts backwards is not used
+    residual = y - slope * f
+    point = slope * float(f_all.mean()) + float(residual.mean())
+    # A sample whose labels all agree still leaves doubt: at least the spread of a sample
+    # with one post the other way (the rule of three, in spirit).
+    spread = max(float(residual.var(ddof=1)), 1.0 / (n * n))
+    z = NormalDist().inv_cdf(1 - (1 - confidence) / 2)
+    half = z * np.sqrt((1 - n / n_all) * spread / n)
+    return Prevalence(_clip(point), _clip(point - half), _clip(point + half), "labelled", n_all)
+
+
 DEFAULT_METHOD = "cc"
 
 

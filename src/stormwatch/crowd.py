@@ -1,0 +1,132 @@
+"""People's labels of a random sample of the crowd: the one reference no shift between the
+models' training data and the crowd can bias.
+
+`stormwatch sample DB -n 200 -o sheet.csv` draws posts at random from the set the shares
+are about (the same filters as `analyze`), in random order, into a sheet with an empty
+column per label. People fill in 1 or 0 from the top (skipping only blank rows at the end:
+leaving out the hard ones would bias the sample), and `analyze --crowd-labels sheet.csv`
+estimates those labels' shares from the sheet and every post's probability together
+(`core.quantify.labelled_sample`). `eval quantify` measures it (rows `labelled100`, ...).
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from stormwatch.core.labels import Layout
+from stormwatch.core.quantify import Prevalence, binary_views, labelled_sample
+from stormwatch.store.base import ModelRef, Scored
+from stormwatch.store.sqlite import SQLiteStore
+
+SHEET_COLUMNS = ("rowid", "platform", "id", "text")
+DEFAULT_LABELS = ("negative", "offensive")
+TRUE, FALSE = {"1", "yes", "y", "true"}, {"0", "no", "n", "false"}
+# A cell a spreadsheet would run as a formula (posts are hostile text).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+CrowdLabels = dict[str, dict[int, int]]  # label -> store rowid -> 0/1
+
+
+class SheetError(ValueError):
+    """A sheet that cannot be used; the message says where and what to do."""
+
+
+def _cell(text: str) -> str:
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def write_sheet(
+    store: SQLiteStore,
+    model: ModelRef,
+    path: Path,
+    n: int,
+    labels: Sequence[str] = DEFAULT_LABELS,
+    seed: int = 0,
+    include_reposts: bool = False,
+    include_non_english: bool = False,
+) -> int:
+    """Draw `n` posts (or all, if fewer) uniformly without replacement, in random order,
+    and write the sheet. Returns the number of posts written."""
+    unknown = [label for label in labels if label not in model.layout.labels]
+    if unknown:
+        raise SheetError(
+            f"unknown label(s) {', '.join(unknown)}; the model's labels are "
+            f"{', '.join(model.layout.labels)}"
+        )
+    scored = store.scores(
+        model, include_reposts=include_reposts, include_non_english=include_non_english
+    )
+    rng = np.random.default_rng(seed)
+    chosen = rng.permutation(scored.rowids)[: min(n, len(scored))]
+    posts = {p.rowid: p.post for p in store.posts_by_rowid([int(r) for r in chosen])}
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow([*SHEET_COLUMNS, *labels])
+        for rowid in chosen:
+            post = posts[int(rowid)]
+            cells = [str(int(rowid)), post.platform, _cell(post.id), _cell(post.text)]
+            writer.writerow([*cells, *[""] * len(labels)])
+    return len(chosen)
+
+
+def read_sheet(path: Path) -> CrowdLabels:
+    """label -> {rowid: 0/1} from a filled-in sheet. Blank cells are unlabelled; anything
+    but 1/0 (or yes/no, true/false) is an error naming the line."""
+    with open(path, newline="", encoding="utf-8-sig") as handle:
+        reader = csv.DictReader(handle)
+        columns = reader.fieldnames or []
+        if "rowid" not in columns:
+            raise SheetError(f"{path}: no 'rowid' column; use a sheet from `stormwatch sample`")
+        labels = [c for c in columns if c not in SHEET_COLUMNS]
+        if not labels:
+            raise SheetError(f"{path}: no label columns (e.g. negative, offensive)")
+        out: CrowdLabels = {label: {} for label in labels}
+        for line, row in enumerate(reader, start=2):
+            try:
+                rowid = int(row["rowid"])
+            except (TypeError, ValueError):
+                raise SheetError(
+                    f"{path}, line {line}: rowid {row['rowid']!r} is not a number"
+                ) from None
+            for label in labels:
+                value = (row.get(label) or "").strip().lower()
+                if not value:
+                    continue
+                if value not in TRUE | FALSE:
+                    raise SheetError(
+                        f"{path}, line {line}: {label} is {row[label]!r}; write 1 or 0 "
+                        "(or leave it blank)"
+                    )
+                out[label][rowid] = int(value in TRUE)
+    return {label: marks for label, marks in out.items() if marks}
+
+
+def crowd_prevalences(
+    scored: Scored, layout: Layout, crowd: Mapping[str, Mapping[int, int]]
+) -> dict[str, Prevalence]:
+    """The labelled-sample estimate of every label the sheet has labels for."""
+    unknown = [label for label in crowd if label not in layout.labels]
+    if unknown:
+        raise SheetError(
+            f"the sheet labels {', '.join(unknown)}, which the model does not; its labels "
+            f"are {', '.join(layout.labels)}"
+        )
+    position = {int(r): i for i, r in enumerate(scored.rowids)}
+    views = binary_views(scored.proba, layout, None)
+    out: dict[str, Prevalence] = {}
+    for label, marks in crowd.items():
+        missing = [r for r in marks if r not in position]
+        if missing:
+            raise SheetError(
+                f"{len(missing)} labelled post(s) (rowid {missing[0]}, ...) are not among "
+                "the posts whose shares are estimated: was the sheet drawn from another "
+                "store, or with other --count-reposts / --all-languages settings?"
+            )
+        index = np.fromiter((position[r] for r in marks), np.int64, len(marks))
+        truth = np.fromiter(marks.values(), np.int64, len(marks))
+        out[label] = labelled_sample(views[label][0], index, truth)
+    return out

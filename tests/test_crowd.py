@@ -1,0 +1,130 @@
+"""People's labels of a random sample: the sheet round trip through `sample` and
+`analyze --crowd-labels`, on the bundled campaign with its gold labels."""
+
+import csv
+import gzip
+
+import orjson
+import pytest
+from click.testing import CliRunner
+
+from stormwatch.cli import main, sample_path
+from stormwatch.crowd import SheetError, _cell, read_sheet
+
+
+def run(*args: str):
+    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+
+def gold() -> dict[str, int]:
+    """post id -> 1 if negative (sentiment 0), 0 otherwise, for the sentiment posts."""
+    path = sample_path().with_name("sample_truth.csv.gz")
+    with gzip.open(path, "rt", encoding="utf-8") as handle:
+        return {
+            r["id"]: int(r["label"] == "0")
+            for r in csv.DictReader(handle)
+            if r["dataset"] == "sentiment"
+        }
+
+
+@pytest.fixture(scope="module")
+def campaign(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("crowd")
+    db = folder / "c.db"
+    result = run("analyze", str(sample_path()), "--db", str(db), "--no-themes", "--json")
+    return db, orjson.loads(result.stdout)
+
+
+def test_a_labelled_sheet_gives_an_interval_around_the_true_share(campaign, tmp_path):
+    db, plain = campaign
+    sheet = tmp_path / "sheet.csv"
+    result = run("sample", str(db), "-n", "150", "-o", str(sheet), "--label", "negative")
+    assert result.exit_code == 0, result.output
+    with open(sheet, newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == 150 and len({r["rowid"] for r in rows}) == 150
+    assert all(r["negative"] == "" for r in rows)
+    # A person fills it in (here: the gold labels; offensive-task posts are not negative
+    # sentiment posts, so they are 0), leaving the last 20 rows blank.
+    truth = gold()
+    for r in rows[:130]:
+        r["negative"] = str(truth.get(r["id"].lstrip("'"), 0))
+    for r in rows[130:]:
+        r["negative"] = ""
+    with open(sheet, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    result = run(
+        "analyze",
+        str(sample_path()),
+        "--db",
+        str(db),
+        "--no-themes",
+        "--json",
+        "--crowd-labels",
+        str(sheet),
+    )
+    assert result.exit_code == 0, result.output
+    summary = orjson.loads(result.stdout)
+    assert summary["crowd_labels"] == {"negative": 130}
+    negative = summary["prevalence"]["negative"]
+    assert negative["method"] == "labelled"
+    # The set's true negative share, from the gold labels of the posts analysed.
+    from stormwatch.store.sqlite import SQLiteStore
+
+    with SQLiteStore(db) as store:
+        model = store.latest_model()
+        scored = store.scores(model)
+        ids = [p.post.id for p in store.posts_by_rowid(scored.rowids.tolist())]
+    true_share = sum(truth.get(i, 0) for i in ids) / len(ids)
+    assert negative["low"] <= true_share <= negative["high"]
+    assert negative["high"] - negative["low"] < 0.2
+    # The report states the same figure and says where it comes from.
+    html = tmp_path / "r.html"
+    result = run("report", str(db), "-o", str(html), "--crowd-labels", str(sheet))
+    assert result.exit_code == 0, result.output
+    page = html.read_text(encoding="utf-8")
+    assert "people labelled a random sample" in page
+    assert f"at least {negative['low']:.1%}" in page.lower()  # the headline statement
+    # Labels the sheet does not cover keep the model-only method.
+    assert (
+        summary["prevalence"]["offensive"]["method"] == plain["prevalence"]["offensive"]["method"]
+    )
+
+
+def test_bad_sheets_are_clear_errors(campaign, tmp_path):
+    db, _ = campaign
+    bad = tmp_path / "bad.csv"
+    bad.write_text("rowid,platform,id,text,negative\n1,x,1,hi,1\n2,x,2,ho,maybe\n")
+    with pytest.raises(SheetError, match="line 3: negative is 'maybe'"):
+        read_sheet(bad)
+    result = CliRunner().invoke(
+        main, ["analyze", str(sample_path()), "--db", str(db), "--crowd-labels", str(bad)]
+    )
+    assert result.exit_code == 2 and "write 1 or 0" in result.output
+    alien = tmp_path / "alien.csv"
+    alien.write_text("rowid,platform,id,text,negative\n999999,x,1,hi,1\n3,x,2,ho,0\n")
+    result = CliRunner().invoke(
+        main,
+        [
+            "analyze",
+            str(sample_path()),
+            "--db",
+            str(db),
+            "--no-themes",
+            "--crowd-labels",
+            str(alien),
+        ],
+    )
+    assert result.exit_code == 2 and "another store" in result.output
+    result = CliRunner().invoke(
+        main, ["sample", str(db), "-o", str(tmp_path / "s.csv"), "--label", "angry"]
+    )
+    assert result.exit_code == 2 and "unknown label" in result.output
+
+
+def test_sheet_cells_never_run_as_spreadsheet_formulas():
+    assert _cell('=HYPERLINK("http://evil")') == '\'=HYPERLINK("http://evil")'
+    assert _cell("@user hi") == "'@user hi" and _cell("-1 for this") == "'-1 for this"
+    assert _cell("plain post") == "plain post"
