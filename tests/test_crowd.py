@@ -16,6 +16,19 @@ def run(*args: str):
     return CliRunner().invoke(main, list(args), catch_exceptions=False)
 
 
+def analyze_with(db, sheet):
+    """`analyze` of the bundled campaign into `db` with a sheet (errors come back as exit 2)."""
+    args = ["analyze", str(sample_path()), "--db", str(db), "--no-themes", "--json"]
+    return CliRunner().invoke(main, [*args, "--crowd-labels", str(sheet)])
+
+
+def write_rows(path, rows):
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+
+
 def gold() -> dict[str, int]:
     """post id -> 1 if negative (sentiment 0), 0 otherwise, for the sentiment posts."""
     path = sample_path().with_name("sample_truth.csv.gz")
@@ -51,20 +64,8 @@ def test_a_labelled_sheet_gives_an_interval_around_the_true_share(campaign, tmp_
         r["negative"] = str(truth.get(r["id"].lstrip("'"), 0))
     for r in rows[130:]:
         r["negative"] = ""
-    with open(sheet, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-    result = run(
-        "analyze",
-        str(sample_path()),
-        "--db",
-        str(db),
-        "--no-themes",
-        "--json",
-        "--crowd-labels",
-        str(sheet),
-    )
+    write_rows(sheet, rows)
+    result = analyze_with(db, sheet)
     assert result.exit_code == 0, result.output
     summary = orjson.loads(result.stdout)
     assert summary["crowd_labels"] == {"negative": 130}
@@ -87,6 +88,12 @@ def test_a_labelled_sheet_gives_an_interval_around_the_true_share(campaign, tmp_
     page = html.read_text(encoding="utf-8")
     assert "people labelled a random sample" in page
     assert f"at least {negative['low']:.1%}" in page.lower()  # the headline statement
+    # A sheet drawn from a set that has grown since is no random sample of it: refused.
+    for r in rows:
+        r["drawn_from"] = str(int(r["drawn_from"]) - 40)
+    write_rows(tmp_path / "grown.csv", rows)
+    result = analyze_with(db, tmp_path / "grown.csv")
+    assert result.exit_code == 2 and "draw a new sheet" in result.output
     # Labels the sheet does not cover keep the model-only method.
     assert (
         summary["prevalence"]["offensive"]["method"] == plain["prevalence"]["offensive"]["method"]
@@ -99,24 +106,19 @@ def test_bad_sheets_are_clear_errors(campaign, tmp_path):
     bad.write_text("rowid,platform,id,text,negative\n1,x,1,hi,1\n2,x,2,ho,maybe\n")
     with pytest.raises(SheetError, match="line 3: negative is 'maybe'"):
         read_sheet(bad)
-    result = CliRunner().invoke(
-        main, ["analyze", str(sample_path()), "--db", str(db), "--crowd-labels", str(bad)]
-    )
+    blank = tmp_path / "blank.csv"
+    blank.write_text("rowid,platform,id,text,drawn_from,negative\n1,x,1,hi,9,\n")
+    with pytest.raises(SheetError, match="no label filled in"):
+        read_sheet(blank)
+    edited = tmp_path / "edited.csv"
+    edited.write_text("rowid,platform,id,text,drawn_from,negative\n1,x,1,hi,9,1\n2,x,2,ho,8,0\n")
+    with pytest.raises(SheetError, match="drawn_from column was edited"):
+        read_sheet(edited)
+    result = analyze_with(db, bad)
     assert result.exit_code == 2 and "write 1 or 0" in result.output
     alien = tmp_path / "alien.csv"
     alien.write_text("rowid,platform,id,text,negative\n999999,x,1,hi,1\n3,x,2,ho,0\n")
-    result = CliRunner().invoke(
-        main,
-        [
-            "analyze",
-            str(sample_path()),
-            "--db",
-            str(db),
-            "--no-themes",
-            "--crowd-labels",
-            str(alien),
-        ],
-    )
+    result = analyze_with(db, alien)
     assert result.exit_code == 2 and "another store" in result.output
     result = CliRunner().invoke(
         main, ["sample", str(db), "-o", str(tmp_path / "s.csv"), "--label", "angry"]

@@ -387,7 +387,7 @@ def summarize(
         "shares_include_reposts": include_reposts,
         "shares": {k: round(v, 4) for k, v in shares(proba, model.layout).items()},
         "prevalence": {label: p.as_dict() for label, p in estimated.items()},
-        "crowd_labels": {label: len(marks) for label, marks in (crowd or {}).items()},
+        "crowd_labels": crowd.counts() if crowd else {},
         "statements": [
             statement(label, estimated[label]) for label in HEADLINE if label in estimated
         ],

@@ -7,12 +7,15 @@ column per label. People fill in 1 or 0 from the top (skipping only blank rows a
 leaving out the hard ones would bias the sample), and `analyze --crowd-labels sheet.csv`
 estimates those labels' shares from the sheet and every post's probability together
 (`core.quantify.labelled_sample`). `eval quantify` measures it (rows `labelled100`, ...).
+The sheet records the size of the set it was drawn from: a set that grew since is refused
+(so the live console, whose set keeps growing, takes no sheet).
 """
 
 from __future__ import annotations
 
 import csv
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -22,13 +25,25 @@ from stormwatch.core.quantify import Prevalence, binary_views, labelled_sample
 from stormwatch.store.base import ModelRef, Scored
 from stormwatch.store.sqlite import SQLiteStore
 
-SHEET_COLUMNS = ("rowid", "platform", "id", "text")
+# drawn_from: how many posts the set held when the sheet was drawn. A sample of an earlier,
+# smaller set is not a random sample of a grown one, so a mismatch is refused.
+SHEET_COLUMNS = ("rowid", "platform", "id", "text", "drawn_from")
 DEFAULT_LABELS = ("negative", "offensive")
 TRUE, FALSE = {"1", "yes", "y", "true"}, {"0", "no", "n", "false"}
 # A cell a spreadsheet would run as a formula (posts are hostile text).
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
-CrowdLabels = dict[str, dict[int, int]]  # label -> store rowid -> 0/1
+
+@dataclass(frozen=True)
+class CrowdLabels:
+    """A filled-in sheet: label -> {store rowid: 0/1}, and the size of the set it was drawn
+    from (None for a sheet made by hand without that column)."""
+
+    marks: dict[str, dict[int, int]]
+    drawn_from: int | None = None
+
+    def counts(self) -> dict[str, int]:
+        return {label: len(m) for label, m in self.marks.items()}
 
 
 class SheetError(ValueError):
@@ -68,14 +83,20 @@ def write_sheet(
         writer.writerow([*SHEET_COLUMNS, *labels])
         for rowid in chosen:
             post = posts[int(rowid)]
-            cells = [str(int(rowid)), post.platform, _cell(post.id), _cell(post.text)]
+            cells = [
+                str(int(rowid)),
+                post.platform,
+                _cell(post.id),
+                _cell(post.text),
+                str(len(scored)),
+            ]
             writer.writerow([*cells, *[""] * len(labels)])
     return len(chosen)
 
 
 def read_sheet(path: Path) -> CrowdLabels:
-    """label -> {rowid: 0/1} from a filled-in sheet. Blank cells are unlabelled; anything
-    but 1/0 (or yes/no, true/false) is an error naming the line."""
+    """The labels of a filled-in sheet. Blank cells are unlabelled; anything but 1/0 (or
+    yes/no, true/false) is an error naming the line."""
     with open(path, newline="", encoding="utf-8-sig") as handle:
         reader = csv.DictReader(handle)
         columns = reader.fieldnames or []
@@ -84,7 +105,8 @@ def read_sheet(path: Path) -> CrowdLabels:
         labels = [c for c in columns if c not in SHEET_COLUMNS]
         if not labels:
             raise SheetError(f"{path}: no label columns (e.g. negative, offensive)")
-        out: CrowdLabels = {label: {} for label in labels}
+        marks: dict[str, dict[int, int]] = {label: {} for label in labels}
+        sizes: set[str] = set()
         for line, row in enumerate(reader, start=2):
             try:
                 rowid = int(row["rowid"])
@@ -92,6 +114,7 @@ def read_sheet(path: Path) -> CrowdLabels:
                 raise SheetError(
                     f"{path}, line {line}: rowid {row['rowid']!r} is not a number"
                 ) from None
+            sizes.add((row.get("drawn_from") or "").strip())
             for label in labels:
                 value = (row.get(label) or "").strip().lower()
                 if not value:
@@ -101,15 +124,28 @@ def read_sheet(path: Path) -> CrowdLabels:
                         f"{path}, line {line}: {label} is {row[label]!r}; write 1 or 0 "
                         "(or leave it blank)"
                     )
-                out[label][rowid] = int(value in TRUE)
-    return {label: marks for label, marks in out.items() if marks}
+                marks[label][rowid] = int(value in TRUE)
+    if not any(marks.values()):
+        raise SheetError(f"{path}: no label filled in yet; write 1 or 0 in the label columns")
+    sizes.discard("")
+    if len(sizes) > 1 or (sizes and not next(iter(sizes)).isdigit()):
+        raise SheetError(f"{path}: the drawn_from column was edited; draw a new sheet")
+    return CrowdLabels(
+        {label: m for label, m in marks.items() if m},
+        int(next(iter(sizes))) if sizes else None,
+    )
 
 
-def crowd_prevalences(
-    scored: Scored, layout: Layout, crowd: Mapping[str, Mapping[int, int]]
-) -> dict[str, Prevalence]:
+def crowd_prevalences(scored: Scored, layout: Layout, crowd: CrowdLabels) -> dict[str, Prevalence]:
     """The labelled-sample estimate of every label the sheet has labels for."""
-    unknown = [label for label in crowd if label not in layout.labels]
+    if crowd.drawn_from is not None and crowd.drawn_from != len(scored):
+        raise SheetError(
+            f"the sheet was drawn from {crowd.drawn_from:,} posts and the set now holds "
+            f"{len(scored):,} (posts added since, or other --count-reposts / "
+            "--all-languages settings): a sample of the old set is not a random sample of "
+            "this one; draw a new sheet with `stormwatch sample`"
+        )
+    unknown = [label for label in crowd.marks if label not in layout.labels]
     if unknown:
         raise SheetError(
             f"the sheet labels {', '.join(unknown)}, which the model does not; its labels "
@@ -118,7 +154,7 @@ def crowd_prevalences(
     position = {int(r): i for i, r in enumerate(scored.rowids)}
     views = binary_views(scored.proba, layout, None)
     out: dict[str, Prevalence] = {}
-    for label, marks in crowd.items():
+    for label, marks in crowd.marks.items():
         missing = [r for r in marks if r not in position]
         if missing:
             raise SheetError(
