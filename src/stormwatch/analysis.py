@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import numpy as np
 import orjson
@@ -20,6 +20,9 @@ from stormwatch.records import Post, Reject
 from stormwatch.sources.timeparse import from_ms, iso
 from stormwatch.store.base import ModelRef, Scored
 from stormwatch.store.sqlite import SQLiteStore
+
+if TYPE_CHECKING:
+    from stormwatch.crowd import CrowdLabels
 
 Progress = Callable[[int], None]
 # The labels whose prevalence is stated in words (and tracked per window): those whose
@@ -333,7 +336,7 @@ def summarize(
     with_coordination: bool = True,
     with_themes: bool = True,
     purpose: Any = None,
-    crowd: Any = None,
+    crowd: CrowdLabels | None = None,
 ) -> dict[str, Any]:
     """The summary object of `analyze --json`. Keys are stable; later features add keys.
     `scored` may be passed in when the caller already holds the (filtered) probabilities;
@@ -350,7 +353,7 @@ def summarize(
     proba = scored.proba
     validation, methods = reference_for(model.name, model.version)
     estimated = prevalences(proba, model.layout, validation, methods) if len(proba) else {}
-    if crowd and len(proba):
+    if crowd is not None and len(proba):
         from stormwatch.crowd import crowd_prevalences
 
         estimated.update(crowd_prevalences(scored, model.layout, crowd))
@@ -387,7 +390,7 @@ def summarize(
         "shares_include_reposts": include_reposts,
         "shares": {k: round(v, 4) for k, v in shares(proba, model.layout).items()},
         "prevalence": {label: p.as_dict() for label, p in estimated.items()},
-        "crowd_labels": crowd.counts() if crowd else {},
+        "crowd_labels": crowd.counts() if crowd is not None else {},
         "statements": [
             statement(label, estimated[label]) for label in HEADLINE if label in estimated
         ],
