@@ -497,22 +497,27 @@ def create_app(
         "decisions": np.zeros(0, bool),
     }
 
+    purpose_lock = threading.Lock()
+
     def _off_purpose(rowids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Off-purpose calls for these posts; each post is embedded once, when first seen."""
+        """Off-purpose calls for these posts; each post is embedded once, when first seen.
+        One thread at a time: the cache's worker and a request may both be computing the
+        alerts, and interleaved updates would pair rowids with another post's call."""
         from stormwatch.purpose import off_purpose_view
 
-        known = purpose_seen["rowids"]
-        fresh = np.setdiff1d(rowids, known)
-        if len(fresh):
-            scores, decisions = off_purpose_view(stores.get(), fresh, config.purpose)
-            order = np.argsort(np.concatenate([known, fresh]), kind="stable")
-            purpose_seen["rowids"] = np.concatenate([known, fresh])[order]
-            purpose_seen["scores"] = np.concatenate([purpose_seen["scores"], scores])[order]
-            purpose_seen["decisions"] = np.concatenate([purpose_seen["decisions"], decisions])[
-                order
-            ]
-        where = np.searchsorted(purpose_seen["rowids"], rowids)
-        return purpose_seen["scores"][where], purpose_seen["decisions"][where]
+        with purpose_lock:
+            known = purpose_seen["rowids"]
+            fresh = np.setdiff1d(rowids, known)
+            if len(fresh):
+                scores, decisions = off_purpose_view(stores.get(), fresh, config.purpose)
+                order = np.argsort(np.concatenate([known, fresh]), kind="stable")
+                purpose_seen["rowids"] = np.concatenate([known, fresh])[order]
+                purpose_seen["scores"] = np.concatenate([purpose_seen["scores"], scores])[order]
+                purpose_seen["decisions"] = np.concatenate([purpose_seen["decisions"], decisions])[
+                    order
+                ]
+            where = np.searchsorted(purpose_seen["rowids"], rowids)
+            return purpose_seen["scores"][where], purpose_seen["decisions"][where]
 
     def _alerts() -> list[dict[str, Any]]:
         view = live.view
