@@ -23,6 +23,7 @@ from stormwatch.analysis import (
     summarize,
 )
 from stormwatch.cli_common import emit_json, err, sample_path
+from stormwatch.crowd import SheetError
 from stormwatch.export import EXPORT_FORMATS
 from stormwatch.models import TIERS, load_classifier
 from stormwatch.sources.files import FORMATS, InputError, expand_paths, only_posts, read_posts
@@ -81,7 +82,7 @@ CROWD_OPTION = click.option(
 def _crowd_or_none(path: Path | None) -> Any:
     if path is None:
         return None
-    from stormwatch.crowd import SheetError, read_sheet
+    from stormwatch.crowd import read_sheet
 
     try:
         return read_sheet(path)
@@ -452,9 +453,7 @@ def analyze(
         )
     except InputError as exc:
         raise click.ClickException(str(exc)) from None
-    except ValueError as exc:  # crowd.SheetError: a sheet that does not fit this store
-        if crowd is None:
-            raise
+    except SheetError as exc:  # a sheet that does not fit this store
         raise click.BadParameter(str(exc), param_hint="--crowd-labels") from None
     if not emit_json(summary, as_json, output):
         print_summary(summary, Console())
@@ -506,7 +505,7 @@ def sample(
     quantify` (fast tier, TweetEval test samples): 100 labelled posts, mean error
     0.026-0.030 on sets of 500 posts; 200 labelled, 0.015-0.021 on sets of 500 to 5,000.
     """
-    from stormwatch.crowd import DEFAULT_LABELS, SheetError, write_sheet
+    from stormwatch.crowd import DEFAULT_LABELS, write_sheet
 
     with SQLiteStore(db) as store:
         model = store.latest_model()
@@ -614,9 +613,7 @@ def report(
             find_themes(store, load_embedder("static"), log=err.print)
         try:
             data = build_report(store, model, count_reposts, all_languages, window_ms, crowd=crowd)
-        except ValueError as exc:  # crowd.SheetError: a sheet that does not fit this store
-            if crowd is None:
-                raise
+        except SheetError as exc:  # a sheet that does not fit this store
             raise click.BadParameter(str(exc), param_hint="--crowd-labels") from None
     html = render_html(data, title)
     output.parent.mkdir(parents=True, exist_ok=True)

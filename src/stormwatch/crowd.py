@@ -14,7 +14,7 @@ The sheet records the size of the set it was drawn from: a set that grew since i
 from __future__ import annotations
 
 import csv
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,6 +50,15 @@ class SheetError(ValueError):
     """A sheet that cannot be used; the message says where and what to do."""
 
 
+def _known(labels: Iterable[str], layout: Layout) -> None:
+    unknown = [label for label in labels if label not in layout.labels]
+    if unknown:
+        raise SheetError(
+            f"unknown label(s) {', '.join(unknown)}; the model's labels are "
+            f"{', '.join(layout.labels)}"
+        )
+
+
 def _cell(text: str) -> str:
     return "'" + text if text.startswith(_FORMULA_START) else text
 
@@ -66,12 +75,7 @@ def write_sheet(
 ) -> int:
     """Draw `n` posts (or all, if fewer) uniformly without replacement, in random order,
     and write the sheet. Returns the number of posts written."""
-    unknown = [label for label in labels if label not in model.layout.labels]
-    if unknown:
-        raise SheetError(
-            f"unknown label(s) {', '.join(unknown)}; the model's labels are "
-            f"{', '.join(model.layout.labels)}"
-        )
+    _known(labels, model.layout)
     scored = store.scores(
         model, include_reposts=include_reposts, include_non_english=include_non_english
     )
@@ -145,12 +149,7 @@ def crowd_prevalences(scored: Scored, layout: Layout, crowd: CrowdLabels) -> dic
             "--all-languages settings): a sample of the old set is not a random sample of "
             "this one; draw a new sheet with `stormwatch sample`"
         )
-    unknown = [label for label in crowd.marks if label not in layout.labels]
-    if unknown:
-        raise SheetError(
-            f"the sheet labels {', '.join(unknown)}, which the model does not; its labels "
-            f"are {', '.join(layout.labels)}"
-        )
+    _known(crowd.marks, layout)
     position = {int(r): i for i, r in enumerate(scored.rowids)}
     views = binary_views(scored.proba, layout, None)
     out: dict[str, Prevalence] = {}

@@ -447,9 +447,6 @@ def estimate_task(
     return _percentile(draws, point, confidence, "macc", n)
 
 
-# --- binary views of a multi-task classifier's output -------------------------------------
-
-# Without a measured reason to adjust (see `stormwatch eval quantify`), count.
 # --- a labelled sample of the crowd itself ---------------------------------------------
 
 
@@ -489,6 +486,9 @@ def labelled_sample(
     return Prevalence(_clip(point), _clip(point - half), _clip(point + half), "labelled", n_all)
 
 
+# --- binary views of a multi-task classifier's output -------------------------------------
+
+# Without a measured reason to adjust (see `stormwatch eval quantify`), count.
 DEFAULT_METHOD = "cc"
 
 
