@@ -41,3 +41,11 @@ def test_transform_is_l2_normalised_tfidf():
     np.testing.assert_allclose(norms[:2], 1.0, rtol=1e-5)
     assert norms[2] == 0
     assert sp.issparse(matrix) and matrix.dtype == np.float32
+
+
+def test_single_characters_count_when_asked():
+    featurizer = HashedNgrams(bits=20, char_min=1, char_max=2, word_n=1)
+    counts = featurizer.counts(["abca", "zz"]).toarray()
+    # "abca": 4 characters + 3 bigrams + 1 word; "zz": 2 + 1 + 1.
+    assert counts.sum(axis=1).tolist() == [8, 4]
+    assert counts[1].max() >= 2  # "z" twice

@@ -74,7 +74,7 @@ class HashedNgrams:
     def _bucket(self, h: np.ndarray, salt: int) -> np.ndarray:
         with np.errstate(over="ignore"):
             mixed = (h + np.uint64(salt) * _GOLDEN) * _GOLDEN
-        return (mixed >> np.uint64(64 - self.bits)).astype(np.int64)
+        return mixed >> np.uint64(64 - self.bits)
 
     def counts(self, texts: Sequence[str]) -> sp.csr_matrix:
         """(n, dim) raw n-gram counts of already-normalised texts."""
@@ -82,12 +82,30 @@ class HashedNgrams:
         if n_docs == 0:
             return sp.csr_matrix((0, self.dim), dtype=np.float32)
         joined = _SEP.join(texts) + _SEP
-        cps = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32)
+        cps = np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
         n = len(cps)
         lengths = np.fromiter((len(t) for t in texts), np.int64, n_docs)
-        doc_of = np.repeat(np.arange(n_docs), lengths + 1)
-
+        # Each position's post, pre-shifted into the high bits of a (post, bucket) key.
+        doc_key = np.repeat(np.arange(n_docs, dtype=np.uint64) << np.uint64(self.bits), lengths + 1)
         values = cps.astype(np.uint64) + np.uint64(1)
+        # How many characters from each position to the end of its post.
+        sep_at = np.flatnonzero(cps == 0)
+        room = np.repeat(sep_at, np.diff(np.concatenate(([-1], sep_at)))) - np.arange(n)
+
+        keys: list[np.ndarray] = []
+        # Hash of the `size` characters from each position, grown one character at a time:
+        # the same polynomial as `substring` below, without its gathers.
+        window = values
+        step = np.uint64(1)
+        with np.errstate(over="ignore"):
+            for size in range(1, self.char_max + 1):
+                if size > 1:
+                    step = step * _B
+                    window = window[:-1] + values[size - 1 :] * step
+                if size >= self.char_min:
+                    lo = np.flatnonzero(room[: len(window)] >= size)
+                    keys.append(doc_key[lo] | self._bucket(window[lo], size))
+
         pw, inv = _powers(_B, n), _powers(_B_INV, n)
         with np.errstate(over="ignore"):
             prefix = np.concatenate(([np.uint64(0)], np.cumsum(values * pw, dtype=np.uint64)))
@@ -95,17 +113,6 @@ class HashedNgrams:
         def substring(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
             with np.errstate(over="ignore"):
                 return (prefix[hi] - prefix[lo]) * inv[lo]
-
-        rows: list[np.ndarray] = []
-        cols: list[np.ndarray] = []
-        is_sep = cps == 0
-        seps_before = np.concatenate(([0], np.cumsum(is_sep)))
-        for size in range(self.char_min, self.char_max + 1):
-            lo = np.arange(0, n - size + 1)
-            ok = seps_before[lo + size] == seps_before[lo]
-            lo = lo[ok]
-            rows.append(doc_of[lo])
-            cols.append(self._bucket(substring(lo, lo + size), size))
 
         word_table, space_table = _tables()
         bmp = np.minimum(cps, 0xFFFF)
@@ -121,23 +128,28 @@ class HashedNgrams:
         order = np.argsort(tok_lo, kind="stable")
         tok_lo, tok_hi = tok_lo[order], tok_hi[order]
         tok_hash = substring(tok_lo, tok_hi)
-        tok_doc = doc_of[tok_lo]
-        rows.append(tok_doc)
-        cols.append(self._bucket(tok_hash, 101))
+        tok_doc = doc_key[tok_lo]
+        keys.append(tok_doc | self._bucket(tok_hash, 101))
         gram_hash = tok_hash
         for k in range(2, self.word_n + 1):
             same = tok_doc[k - 1 :] == tok_doc[: len(tok_doc) - k + 1]
             with np.errstate(over="ignore"):
                 gram_hash = gram_hash[:-1] * _GOLDEN + tok_hash[k - 1 :]
-            rows.append(tok_doc[: len(gram_hash)][same])
-            cols.append(self._bucket(gram_hash[same], 100 + k))
+            keys.append(tok_doc[: len(gram_hash)][same] | self._bucket(gram_hash[same], 100 + k))
+        return self._matrix(n_docs, np.concatenate(keys))
 
-        row = np.concatenate(rows)
-        col = np.concatenate(cols)
-        data = np.ones(len(row), dtype=np.float32)
-        matrix = sp.csr_matrix((data, (row, col)), shape=(n_docs, self.dim))
-        matrix.sum_duplicates()
-        return matrix
+    def _matrix(self, n_docs: int, key: np.ndarray) -> sp.csr_matrix:
+        """Count each (post, bucket) key once: one sort gives the rows in order, the buckets
+        sorted within each row and the runs of equal keys (twice as fast as letting scipy
+        sum duplicates)."""
+        key.sort()
+        starts = np.flatnonzero(np.concatenate(([True], key[1:] != key[:-1])))
+        counts = np.diff(np.append(starts, len(key))).astype(np.float32)
+        unique = key[starts]
+        indices = (unique & np.uint64(self.dim - 1)).astype(np.int32)
+        per_row = np.bincount((unique >> np.uint64(self.bits)).astype(np.int64), minlength=n_docs)
+        indptr = np.concatenate(([0], np.cumsum(per_row)))
+        return sp.csr_matrix((counts, indices, indptr), shape=(n_docs, self.dim))
 
     def transform(self, texts: Sequence[str], idf: np.ndarray | None) -> sp.csr_matrix:
         """Sub-linear TF x IDF, rows L2-normalised (the usual TF-IDF recipe)."""
@@ -146,11 +158,11 @@ class HashedNgrams:
         matrix.data += 1.0
         if idf is not None:
             matrix.data *= idf[matrix.indices]
-        squares = matrix.copy()
-        squares.data **= 2
-        norms = np.sqrt(np.asarray(squares.sum(axis=1)).ravel())
+        lengths = np.diff(matrix.indptr)
+        row_of = np.repeat(np.arange(matrix.shape[0]), lengths)
+        norms = np.sqrt(np.bincount(row_of, matrix.data.astype(np.float64) ** 2, matrix.shape[0]))
         norms[norms == 0] = 1.0
-        matrix.data /= np.repeat(norms, np.diff(matrix.indptr)).astype(np.float32)
+        matrix.data /= np.repeat(norms, lengths).astype(np.float32)
         return matrix
 
 
