@@ -47,14 +47,12 @@ def test_validation_predictions_shipped_for_every_task(fast):
         assert set(np.unique(labels)) <= set(range(len(task.classes)))
 
 
-def test_threaded_features_equal_single_pass(fast):
-    from stormwatch.core.normalize import normalize_all
-
+def test_threaded_halves_equal_single_pass(fast):
     texts = [f"post {i} about #AskBrand, is it {i % 7} or not?" for i in range(1500)]
-    normalized = normalize_all(texts)
-    threaded = fast._features(normalized)
-    single = fast.featurizer.transform(normalized, fast.idf)
-    assert (threaded != single).nnz == 0
+    threaded = fast.logits(texts)
+    single = fast._logits(texts)
+    np.testing.assert_allclose(threaded, single, rtol=0, atol=1e-6)
+    assert threaded.shape == (1500, fast.layout.width)
     # A post's labels do not depend on its batch (up to float32 rounding: BLAS sums the
     # second-stage product in another order for one row than for many).
     np.testing.assert_allclose(

@@ -11,7 +11,6 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
-import scipy.sparse as sp
 
 from stormwatch.core.cues import question_cues
 from stormwatch.core.features import HashedNgrams
@@ -46,25 +45,21 @@ class LinearTier(CalibratedTier):
         self._stage_one = [n for n in names if n not in stacked]
         self._stacked = [n for n in names if n in stacked]
 
-    def _features(self, normalized: list[str]) -> sp.csr_matrix:
-        """The batch's features, its two halves computed in two threads (numpy and scipy
-        release the GIL for most of the work); identical to computing them in one go."""
-        if len(normalized) < _PARALLEL_FROM or (os.cpu_count() or 1) < 2:
-            return self.featurizer.transform(normalized, self.idf)
-        half = len(normalized) // 2
-        parts = list(
-            _pool().map(
-                lambda part: self.featurizer.transform(part, self.idf),
-                (normalized[:half], normalized[half:]),
-            )
-        )
-        return sp.vstack(parts, format="csr")
-
     def logits(self, texts: Sequence[str]) -> np.ndarray:
-        """Uncalibrated scores of every class of every task, side by side. Second-stage
-        heads add their dense inputs: the first stage's calibrated probabilities and cues."""
+        """Uncalibrated scores of every class of every task, side by side. A large batch is
+        scored as two halves in two threads: numpy and scipy release the GIL for most of the
+        work, so one half's n-gram sorting and matrix product run while the other half's
+        regular expressions hold it. Identical to scoring the batch in one go."""
+        if len(texts) < _PARALLEL_FROM or (os.cpu_count() or 1) < 2:
+            return self._logits(texts)
+        half = len(texts) // 2
+        return np.vstack(list(_pool().map(self._logits, (texts[:half], texts[half:]))))
+
+    def _logits(self, texts: Sequence[str]) -> np.ndarray:
+        """Second-stage heads add their dense inputs: the first stage's calibrated
+        probabilities and the question cues."""
         normalized = normalize_all(texts)
-        features = self._features(normalized)
+        features = self.featurizer.transform(normalized, self.idf)
         logits = np.asarray(features @ self.weights) + self.bias
         if self._stacked and self.stack is not None:
             slices = self.layout.slices()
