@@ -116,7 +116,9 @@ def question_splits(
 ) -> dict[str, tuple[list[str], np.ndarray]]:
     """The hand-labelled question posts: the labelled `test` part as it is (never tuned
     on), and the `train` part split (seeded) into train and val. Both question tasks share
-    one partition, stratified on the combined label (no question / rhetorical / genuine)."""
+    one partition, stratified on the combined label (no question / rhetorical / genuine),
+    drawn within each labelling round: a later round leaves an earlier one's split as it
+    was, so models trained before it are still judged on posts they never saw."""
     labels_path, candidates_path = folder / "labels.csv", folder / "candidates.csv"
     for path in (labels_path, candidates_path):
         if not path.is_file():
@@ -125,21 +127,26 @@ def question_splits(
         candidates = {row["id"]: row for row in csv.DictReader(handle)}
     with open(labels_path, encoding="utf-8", newline="") as handle:
         rows = list(csv.DictReader(handle))
-    parts: dict[str, tuple[list[str], np.ndarray]] = {}
-    combined = np.zeros(0, dtype=np.int64)
-    for split in ("train", "test"):
-        chosen = [r for r in rows if candidates[r["id"]]["split"] == split]
-        texts = [candidates[r["id"]]["text"] for r in chosen]
-        parts[split] = (texts, np.array([int(r[task]) for r in chosen], dtype=np.int64))
-        if split == "train":
-            combined = np.array(
-                [int(r["question"]) + int(r["genuine_question"]) for r in chosen], np.int64
-            )
-    texts, labels = parts["train"]
-    val = _stratified_val(combined, seed, val_share)
-    parts["val"] = ([texts[i] for i in np.flatnonzero(val)], labels[val])
-    parts["train"] = ([texts[i] for i in np.flatnonzero(~val)], labels[~val])
-    return parts
+    test = [r for r in rows if candidates[r["id"]]["split"] == "test"]
+    parts = {"test": _labelled(test, candidates, task), "train": ([], []), "val": ([], [])}
+    train = [r for r in rows if candidates[r["id"]]["split"] == "train"]
+    for round_ in sorted({candidates[r["id"]]["round"] for r in train}):
+        chosen = [r for r in train if candidates[r["id"]]["round"] == round_]
+        combined = np.array(
+            [int(r["question"]) + int(r["genuine_question"]) for r in chosen], np.int64
+        )
+        val = _stratified_val(combined, seed, val_share)
+        for split, mask in (("train", ~val), ("val", val)):
+            texts, labels = _labelled([chosen[i] for i in np.flatnonzero(mask)], candidates, task)
+            parts[split][0].extend(texts)
+            parts[split][1].extend(labels)
+    return {k: (texts, np.array(labels, dtype=np.int64)) for k, (texts, labels) in parts.items()}
+
+
+def _labelled(
+    rows: list[dict[str, str]], candidates: dict[str, dict[str, str]], task: str
+) -> tuple[list[str], list[int]]:
+    return [candidates[r["id"]]["text"] for r in rows], [int(r[task]) for r in rows]
 
 
 def load_split(root: Path, task: str, split: str) -> tuple[list[str], np.ndarray]:
