@@ -38,6 +38,17 @@ def test_a_later_labelling_round_leaves_the_earlier_split_as_it_was(tmp_path):
     assert len(both["train"][0]) > len(alone["train"][0])
 
 
+def test_the_models_learn_from_the_rounds_chosen_for_them():
+    from stormwatch.datasets import QUESTION_ROUNDS
+
+    assert QUESTION_ROUNDS == ("1",)
+    root = data_dir()
+    chosen = {s: load_split(root, "genuine_question", s)[0] for s in ("train", "val", "test")}
+    assert len(chosen["train"]) + len(chosen["val"]) == 460 and len(chosen["test"]) == 240
+    every = question_splits("genuine_question")
+    assert set(chosen["train"]) < set(every["train"][0])
+
+
 def test_genuine_implies_question_in_the_labels():
     for split in ("train", "val", "test"):
         q = question_splits("question")[split][1]

@@ -9,16 +9,18 @@ from stormwatch.settings import data_dir
 from stormwatch.training.fast import DISTIL_WEIGHT, Teacher, choose_decision, train_fast
 
 
-def _small_root(tmp_path, n_train=400, n_val=200):
+def _small_root(tmp_path, n_train=400, n_val=200, tasks=("irony",)):
+    for task in tasks:
+        source = data_dir() / "tweeteval" / "datasets" / task
+        target = tmp_path / "data" / "tweeteval" / "datasets" / task
+        target.mkdir(parents=True, exist_ok=True)
+        for split, n in (("train", n_train), ("val", n_val), ("test", n_val)):
+            for kind in ("text", "labels"):
+                lines = (source / f"{split}_{kind}.txt").read_text(encoding="utf-8").splitlines()
+                (target / f"{split}_{kind}.txt").write_text(
+                    "\n".join(lines[:n]) + "\n", encoding="utf-8"
+                )
     source = data_dir() / "tweeteval" / "datasets" / "irony"
-    target = tmp_path / "data" / "tweeteval" / "datasets" / "irony"
-    target.mkdir(parents=True)
-    for split, n in (("train", n_train), ("val", n_val), ("test", n_val)):
-        for kind in ("text", "labels"):
-            lines = (source / f"{split}_{kind}.txt").read_text(encoding="utf-8").splitlines()
-            (target / f"{split}_{kind}.txt").write_text(
-                "\n".join(lines[:n]) + "\n", encoding="utf-8"
-            )
     # Unlabelled tweets for the teacher (the shipped accurate tier) to label.
     emoji = tmp_path / "data" / "tweeteval" / "datasets" / "emoji"
     emoji.mkdir(parents=True)
@@ -52,6 +54,32 @@ def test_training_is_deterministic_and_resumable(tmp_path):
     proba = model.predict_proba(["I just love waiting two hours for a bus #not", "nice day"])
     assert proba.shape == (2, 2)
     np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-5)
+
+
+def test_retraining_one_head_keeps_the_others_and_their_prevalence_defaults(tmp_path):
+    from stormwatch.models.artifact import read_config, read_npz, write_config
+
+    tasks = ("irony", "emotion")
+    base = tmp_path / "base"
+    train_fast(_small_root(tmp_path / "one", tasks=tasks), base, tasks, lambda _: None, False)
+    config = read_config(base)
+    config["quantification"] = {"irony": "pcc", "anger": "acc"}
+    write_config(base, config)
+    # New irony labels (more posts); emotion's data is the same.
+    more = _small_root(tmp_path / "two", n_train=600, tasks=tasks)
+    out = tmp_path / "out"
+    built = train_fast(more, out, tasks, lambda _: None, False, retrain=["irony"], base=base)
+    old, new = read_npz(base / "weights.npz"), read_npz(out / "weights.npz")
+    assert np.array_equal(old["idf"], new["idf"])
+    assert np.array_equal(old["weights"][:, 2:], new["weights"][:, 2:])  # emotion, as it was
+    assert not np.array_equal(old["weights"][:, :2], new["weights"][:, :2])  # irony, retrained
+    assert [t["train_size"] for t in built["tasks"]] == [600, 400]
+    assert built["base"]["retrained"] == ["irony"] and built["base"]["version"] == config["version"]
+    assert built["quantification"] == {"anger": "acc"}  # irony's default no longer measured
+    again = train_fast(
+        more, tmp_path / "again", tasks, lambda _: None, False, retrain=["irony"], base=base
+    )
+    assert again["files"] == built["files"]
 
 
 def test_choose_decision_prefers_the_rule_that_scores_better():

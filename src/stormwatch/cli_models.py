@@ -44,8 +44,20 @@ from stormwatch.training.accurate import Schedule
     help="Accurate tier: fine-tuning steps (batches of 32).",
 )
 @click.option("--fresh", is_flag=True, help="Ignore checkpoints of an earlier, interrupted run.")
+@click.option(
+    "--heads",
+    metavar="TASK[,TASK]",
+    help="Fast tier: retrain only these heads (e.g. question,genuine_question after new "
+    "labels), keeping the shipped artifact's IDF and every other head as they are.",
+)
 def train(
-    data: Path | None, tier: str, out: Path | None, work: Path, steps: int, fresh: bool
+    data: Path | None,
+    tier: str,
+    out: Path | None,
+    work: Path,
+    steps: int,
+    fresh: bool,
+    heads: str | None,
 ) -> None:
     """Rebuild a classifier tier's artifact from the labelled datasets (seeded, resumable),
     or the static post embedding (`--tier embedding`, distilled from MiniLM).
@@ -76,13 +88,30 @@ def train(
         train_embedding(root, out, work, log=err.print)
         err.print(f"wrote {out}")
         return
+    if heads and tier != "fast":
+        raise click.UsageError("--heads applies to the fast tier only")
     if tier == "fast":
+        from stormwatch.datasets import TASKS
         from stormwatch.training.fast import train_fast
 
+        retrain = [h.strip() for h in heads.split(",")] if heads else None
+        unknown = sorted(set(retrain or ()) - set(TASKS))
+        if unknown:
+            raise click.BadParameter(
+                f"unknown task {', '.join(unknown)} (tasks: {', '.join(TASKS)})",
+                param_hint="--heads",
+            )
         if fresh:
             shutil.rmtree(out / ".checkpoints", ignore_errors=True)
         # The teacher's labels outlive the build: they only change with the teacher or data.
-        train_fast(root, out, log=err.print, teacher_cache=Path(".train-cache") / "fast")
+        train_fast(
+            root,
+            out,
+            log=err.print,
+            teacher_cache=Path(".train-cache") / "fast",
+            retrain=retrain,
+            base=artifact_dir("fast") if retrain else None,
+        )
         shutil.rmtree(out / ".checkpoints", ignore_errors=True)
     else:
         from stormwatch.training.accurate import Schedule, finalize, train_accurate

@@ -158,11 +158,11 @@ class HashedNgrams:
         matrix.data += 1.0
         if idf is not None:
             matrix.data *= idf[matrix.indices]
-        lengths = np.diff(matrix.indptr)
-        row_of = np.repeat(np.arange(matrix.shape[0]), lengths)
-        norms = np.sqrt(np.bincount(row_of, matrix.data.astype(np.float64) ** 2, matrix.shape[0]))
+        squares = matrix.copy()
+        squares.data **= 2
+        norms = np.sqrt(np.asarray(squares.sum(axis=1)).ravel())
         norms[norms == 0] = 1.0
-        matrix.data /= np.repeat(norms, lengths).astype(np.float32)
+        matrix.data /= np.repeat(norms, np.diff(matrix.indptr)).astype(np.float32)
         return matrix
 
 

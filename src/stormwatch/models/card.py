@@ -8,6 +8,17 @@ from typing import Any
 import orjson
 
 
+def _question_posts(config: dict[str, Any]) -> str:
+    """How many hand-labelled posts each question head learned from (round 1 had 368)."""
+    sizes = {t["name"]: t.get("train_size") for t in config["tasks"]}
+    if sizes.get("question") and sizes.get("genuine_question"):
+        return (
+            f"hand-labelled training posts ({sizes['question']:,} for `question`, "
+            f"{sizes['genuine_question']:,} for `genuine_question`)"
+        )
+    return "460 hand-labelled posts"
+
+
 def render_card(config: dict[str, Any], report: dict[str, Any]) -> str:
     tier = config["name"]
     lines = [
@@ -24,7 +35,7 @@ def render_card(config: dict[str, Any], report: dict[str, Any]) -> str:
         "**Training data.** TweetEval (Barbieri et al. 2020) train splits for sentiment,",
         "offensive, hate, irony and emotion; iSarcasmEval (Abu Farha et al. 2022) English train",
         "split (seeded 80/20 train/validation) for sarcasm; for `question` and",
-        "`genuine_question`, 460 hand-labelled posts (seeded 80/20 train/validation; see",
+        f"`genuine_question`, {_question_posts(config)} (seeded 80/20 train/validation; see",
         "data/questions/GUIDELINE.md), tested on 240 more never used for training or tuning.",
         "English only.",
         *_distillation_lines(config),
@@ -105,15 +116,34 @@ def render_card(config: dict[str, Any], report: dict[str, Any]) -> str:
         ),
         "",
         "## Reproduce",
-        "```sh",
-        f"stormwatch train --tier {tier} --fresh   # rebuilds the artifact files",
-        f"stormwatch eval --tier {tier}",
-        "```",
+        *_reproduce_lines(tier, config),
         "Package versions used: "
         + ", ".join(f"{k} {v}" for k, v in sorted(config["versions"].items()))
         + ".",
     ]
     return "\n".join(lines) + "\n"
+
+
+def _reproduce_lines(tier: str, config: dict[str, Any]) -> list[str]:
+    base = config.get("base")
+    if not base:
+        return [
+            "```sh",
+            f"stormwatch train --tier {tier} --fresh   # rebuilds the artifact files",
+            f"stormwatch eval --tier {tier}",
+            "```",
+        ]
+    return [
+        f"Built on version {base['version']} (its files as shipped: "
+        + ", ".join(f"{name} {digest[:12]}" for name, digest in sorted(base["files"].items()))
+        + f"), with only {', '.join(base['retrained'])} retrained; from a checkout holding",
+        f"version {base['version']} in the package:",
+        "```sh",
+        f"stormwatch train --tier {tier} --heads {','.join(base['retrained'])}",
+        f"stormwatch eval --tier {tier}",
+        "```",
+        "`--fresh` instead retrains every head from today's data: another artifact.",
+    ]
 
 
 def _distillation_lines(config: dict[str, Any]) -> list[str]:

@@ -281,14 +281,28 @@ def train_fast(
     log: Log = print,
     distil: bool = True,
     teacher_cache: Path | None = None,
+    retrain: Sequence[str] | None = None,
+    base: Path | None = None,
 ) -> dict[str, Any]:
     """Build the fast-tier artifact in `out` from the datasets under `root` (`distil`: let
     the TweetEval heads learn from the accurate tier's labels of unlabelled tweets too, kept
-    in `teacher_cache`, by default beside the heads' checkpoints)."""
+    in `teacher_cache`, by default beside the heads' checkpoints).
+
+    `retrain` with `base` (an existing fast artifact): train only these heads, keeping the
+    base's IDF and every other head as they are — after new labels for one task, the other
+    heads (and their validated error rates, which prevalence estimates rest on) stay put."""
     featurizer = HashedNgrams(**FEATURIZER)
     checkpoints = out / ".checkpoints"
     checkpoints.mkdir(parents=True, exist_ok=True)
     idf_path = checkpoints / "idf.npz"
+    kept: dict[str, dict[str, Any]] = {}
+    if base is not None:
+        kept, base_idf, base_config = _heads_of(
+            base, [t for t in tasks if t not in (retrain or ())]
+        )
+        if base_config["featurizer"] != FEATURIZER:
+            raise ValueError(f"{base} was built with another featuriser: retrain every head")
+        write_npz(idf_path, {"idf": base_idf})
     if idf_path.is_file():
         idf = read_npz(idf_path)["idf"]
     else:
@@ -301,12 +315,14 @@ def train_fast(
 
     stage_one = [t for t in tasks if t not in STACKED]
     teacher, distillation = None, None
-    if distil and any(t in DISTIL_TASKS for t in stage_one):
+    if distil and any(t in DISTIL_TASKS and t not in kept for t in stage_one):
         teacher, distillation = build_teacher(
             root, teacher_cache or checkpoints, featurizer, idf, log
         )
-    heads: dict[str, dict[str, Any]] = {}
-    for task in stage_one:
+    elif kept:
+        distillation = base_config.get("distillation")
+    heads: dict[str, dict[str, Any]] = dict(kept)
+    for task in (t for t in stage_one if t not in kept):
         heads[task] = _checkpointed(
             checkpoints / f"{task}.npz",
             log,
@@ -315,7 +331,7 @@ def train_fast(
                 t, featurizer, idf, root, log, teacher=teacher if t in DISTIL_TASKS else None
             ),
         )
-    for task in (t for t in tasks if t in STACKED):
+    for task in (t for t in tasks if t in STACKED and t not in kept):
         dense = _dense_inputs(featurizer, idf, stage_one, heads)
         heads[task] = _checkpointed(
             checkpoints / f"{task}.npz",
@@ -370,11 +386,63 @@ def train_fast(
         "distillation": distillation,
         "versions": package_versions("numpy", "scipy", "scikit-learn", "onnxruntime"),
     }
+    if kept:
+        config["base"] = {
+            "version": base_config["version"],
+            "files": base_config.get("files"),
+            "retrained": [t for t in tasks if t not in kept],
+        }
+        # The base's measured prevalence defaults still hold for labels of heads kept as is.
+        retrained = {label for t in tasks if t not in kept for label in TASKS[t].task.labels}
+        for key in ("quantification", "quantification_evidence"):
+            carried = {k: v for k, v in base_config.get(key, {}).items() if k not in retrained}
+            if carried:
+                config[key] = carried
     write_config(out, config)
     _write_validation(out, tasks, root)
     config["files"] = {name: digest(out / name) for name in ("weights.npz", "validation.npz")}
     write_config(out, config)
     return config
+
+
+def _heads_of(
+    folder: Path, tasks: Sequence[str]
+) -> tuple[dict[str, dict[str, Any]], np.ndarray, dict[str, Any]]:
+    """Heads of an existing fast artifact in the form `train_task` returns them (weights
+    as shipped, float16-rounded), with its IDF and config."""
+    from stormwatch.models.artifact import read_config
+
+    config = read_config(folder)
+    arrays = read_npz(folder / "weights.npz")
+    weights = arrays["weights"].astype(np.float32)
+    stack = arrays.get("stack")
+    stacked = config.get("stacked", {}).get("tasks", [])
+    heads: dict[str, dict[str, Any]] = {}
+    column, stack_column = 0, 0
+    for spec in config["tasks"]:
+        width = len(spec["classes"])
+        block = weights[:, column : column + width]
+        if spec["name"] in stacked and stack is not None:
+            block = np.vstack([block, stack[:, stack_column : stack_column + width]])
+            stack_column += width
+        if spec["name"] in tasks:
+            heads[spec["name"]] = {
+                "weights": block,
+                "intercept": arrays["bias"][column : column + width].astype(np.float32),
+                "temperature": np.float64(spec["temperature"]),
+                "calibration_bias": np.asarray(spec["calibration_bias"], np.float64),
+                "C": np.float64(spec["C"]),
+                "balanced": np.bool_(spec["class_weight"] == "balanced"),
+                "val_score": np.float64(spec["validation_score"]),
+                "decision": np.asarray(spec["decision"] or [], np.float64),
+                "n_train": np.int64(spec["train_size"]),
+                "n_distilled": np.int64(spec.get("distilled_posts", 0)),
+            }
+        column += width
+    missing = set(tasks) - set(heads)
+    if missing:
+        raise ValueError(f"{folder} has no head for {', '.join(sorted(missing))}")
+    return heads, arrays["idf"].astype(np.float32), config
 
 
 def _checkpointed(
