@@ -220,6 +220,38 @@ def test_export_csv_and_parquet(analysed, tmp_path):
     assert run("export", str(analysed), "--format", "parquet").exit_code == 2
 
 
+def test_export_csv_defuses_formulas_and_jsonl_keeps_the_text(tmp_path):
+    path = tmp_path / "hostile.jsonl"
+    lines = [
+        {
+            "id": "1",
+            "author": "=cmd",
+            "created_at": "2020-01-01T00:00:00Z",
+            "text": '=HYPERLINK("http://evil.example","click")',
+        },
+        {
+            "id": "2",
+            "author": "zoe",
+            "created_at": "2020-01-01T00:01:00Z",
+            "text": "@brand -1 for this +1 for that",
+        },
+        {"id": "3", "author": "ann", "created_at": "2020-01-01T00:02:00Z", "text": "plain post"},
+    ]
+    path.write_bytes(b"".join(orjson.dumps(line) + b"\n" for line in lines))
+    db = tmp_path / "h.db"
+    assert run("analyze", str(path), "--db", str(db)).exit_code == 0
+    rows = {
+        r["id"]: r
+        for r in csv.DictReader(io.StringIO(run("export", str(db), "--format", "csv").stdout))
+    }
+    assert rows["1"]["text"] == '\'=HYPERLINK("http://evil.example","click")'
+    assert rows["1"]["author"] == "'=cmd"
+    assert rows["2"]["text"] == "'@brand -1 for this +1 for that"
+    assert rows["3"]["text"] == "plain post" and float(rows["3"]["offensive"]) < 1
+    exported = [orjson.loads(x) for x in run("export", str(db)).stdout.splitlines()]
+    assert {r["text"] for r in exported} == {line["text"] for line in lines}
+
+
 def test_demo_runs_on_the_bundled_sample(tmp_path):
     result = run("demo", "--out", str(tmp_path / "demo"))
     assert result.exit_code == 0

@@ -9,7 +9,8 @@ import pytest
 from click.testing import CliRunner
 
 from stormwatch.cli import main, sample_path
-from stormwatch.crowd import SheetError, _cell, read_sheet
+from stormwatch.crowd import SheetError, read_sheet
+from stormwatch.export import spreadsheet_cell as _cell
 
 
 def run(*args: str):

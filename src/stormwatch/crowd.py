@@ -22,6 +22,7 @@ import numpy as np
 
 from stormwatch.core.labels import Layout
 from stormwatch.core.quantify import Prevalence, binary_views, labelled_sample
+from stormwatch.export import spreadsheet_cell
 from stormwatch.store.base import ModelRef, Scored
 from stormwatch.store.sqlite import SQLiteStore
 
@@ -30,8 +31,6 @@ from stormwatch.store.sqlite import SQLiteStore
 SHEET_COLUMNS = ("rowid", "platform", "id", "text", "drawn_from")
 DEFAULT_LABELS = ("negative", "offensive")
 TRUE, FALSE = {"1", "yes", "y", "true"}, {"0", "no", "n", "false"}
-# A cell a spreadsheet would run as a formula (posts are hostile text).
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass(frozen=True)
@@ -57,10 +56,6 @@ def _known(labels: Iterable[str], layout: Layout) -> None:
             f"unknown label(s) {', '.join(unknown)}; the model's labels are "
             f"{', '.join(layout.labels)}"
         )
-
-
-def _cell(text: str) -> str:
-    return "'" + text if text.startswith(_FORMULA_START) else text
 
 
 def write_sheet(
@@ -90,8 +85,8 @@ def write_sheet(
             cells = [
                 str(int(rowid)),
                 post.platform,
-                _cell(post.id),
-                _cell(post.text),
+                spreadsheet_cell(post.id),
+                spreadsheet_cell(post.text),
                 str(len(scored)),
             ]
             writer.writerow([*cells, *[""] * len(labels)])

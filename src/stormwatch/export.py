@@ -5,7 +5,9 @@ JSONL record: {"id", "platform", "author", "author_id", "created_at", "text", "l
 id of the post's theme (null for noise, and for posts themes were not found for); `labels`
 maps each binary task to P(positive class) and each multi-class task to {class: probability}.
 CSV and Parquet carry the same fields with labels flattened to columns (`offensive`,
-`sentiment.negative`, ...).
+`sentiment.negative`, ...). Posts are hostile text: a CSV cell a spreadsheet would run as a
+formula (starting with = + - @, a tab or a carriage return) gets a leading `'`, as OWASP
+advises against CSV injection; JSONL and Parquet keep every text exactly.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from stormwatch.sources.timeparse import iso
 from stormwatch.store.sqlite import SQLiteStore
 
 EXPORT_FORMATS = ("jsonl", "csv", "parquet")
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 BASE_FIELDS = (
     "id",
     "platform",
@@ -93,6 +96,13 @@ def flat(record: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
+def spreadsheet_cell(value: Any) -> Any:
+    """A text a spreadsheet would run as a formula, defused with a leading `'`."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
 def write_jsonl(store: SQLiteStore, out: IO[bytes]) -> int:
     n = 0
     for record in records(store):
@@ -108,7 +118,7 @@ def write_csv(store: SQLiteStore, out: IO[bytes]) -> int:
     writer.writeheader()
     n = 0
     for record in records(store):
-        writer.writerow(flat(record))
+        writer.writerow({k: spreadsheet_cell(v) for k, v in flat(record).items()})
         n += 1
     text.detach()
     return n
