@@ -13,8 +13,8 @@ def _question_posts(config: dict[str, Any]) -> str:
     sizes = {t["name"]: t.get("train_size") for t in config["tasks"]}
     if sizes.get("question") and sizes.get("genuine_question"):
         return (
-            f"hand-labelled training posts ({sizes['question']:,} for `question`, "
-            f"{sizes['genuine_question']:,} for `genuine_question`)"
+            f"{sizes['question']:,} and {sizes['genuine_question']:,} hand-labelled posts to "
+            "train on, and their validation posts"
         )
     return "460 hand-labelled posts"
 
@@ -35,7 +35,7 @@ def render_card(config: dict[str, Any], report: dict[str, Any]) -> str:
         "**Training data.** TweetEval (Barbieri et al. 2020) train splits for sentiment,",
         "offensive, hate, irony and emotion; iSarcasmEval (Abu Farha et al. 2022) English train",
         "split (seeded 80/20 train/validation) for sarcasm; for `question` and",
-        f"`genuine_question`, {_question_posts(config)} (seeded 80/20 train/validation; see",
+        f"`genuine_question`, {_question_posts(config)} (a seeded 80/20 split; see",
         "data/questions/GUIDELINE.md), tested on 240 more never used for training or tuning.",
         "English only.",
         *_distillation_lines(config),
@@ -132,6 +132,9 @@ def _reproduce_lines(tier: str, config: dict[str, Any]) -> list[str]:
             f"stormwatch train --tier {tier} --fresh   # rebuilds the artifact files",
             f"stormwatch eval --tier {tier}",
             "```",
+            "Identical files need the same data: a changed dataset (../shared/data, or new",
+            "labels in data/questions) gives another artifact; config.json lists the shipped",
+            "files' digests to compare with.",
         ]
     return [
         f"Built on version {base['version']} (its files as shipped: "
