@@ -14,6 +14,8 @@ from collections.abc import Sequence
 import numpy as np
 import scipy.sparse as sp
 
+from stormwatch.core.normalize import IS_SPACE
+
 _B = np.uint64(0x100000001B3)  # odd, so it has an inverse mod 2^64
 _B_INV = np.uint64(pow(0x100000001B3, -1, 1 << 64))
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
@@ -28,7 +30,7 @@ def _tables() -> tuple[np.ndarray, np.ndarray]:
     if _WORD_TABLE is None or _SPACE_TABLE is None:
         chars = [chr(c) for c in range(0x10000)]
         word = np.fromiter((c.isalnum() or c in "_#@'" for c in chars), bool, 0x10000)
-        space = np.fromiter((c.isspace() for c in chars), bool, 0x10000)
+        space = IS_SPACE.copy()
         space[0] = True  # the post separator
         _WORD_TABLE, _SPACE_TABLE = word, space
     return _WORD_TABLE, _SPACE_TABLE

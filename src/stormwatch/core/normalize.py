@@ -77,7 +77,12 @@ def _space_table() -> np.ndarray:
     return table
 
 
-_IS_SPACE = _space_table()
+# Which BMP code points are whitespace (str.isspace, as `\s` and `strip` read it).
+IS_SPACE = _space_table()
+
+
+def _whitespace(cps: np.ndarray) -> np.ndarray:
+    return IS_SPACE[np.minimum(cps, 0xFFFF)] & (cps <= 0xFFFF)
 
 
 def _elongations_and_spaces(text: str, separator: str) -> str:
@@ -96,10 +101,10 @@ def _elongations_and_spaces(text: str, separator: str) -> str:
     run_start = np.maximum.accumulate(np.where(new_run, index, 0))
     keep = (index - run_start < 3) | (cps == _NEWLINE) | (cps == sep)
     cps = cps[keep]
-    space = _IS_SPACE[np.minimum(cps, 0xFFFF)] & (cps <= 0xFFFF)
+    space = _whitespace(cps)
     follows_space = np.concatenate(([False], space[:-1]))
     cps = cps[~(space & follows_space)]
-    space = _IS_SPACE[np.minimum(cps, 0xFFFF)] & (cps <= 0xFFFF)
+    space = _whitespace(cps)
     at_edge = np.concatenate(([True], cps[:-1] == sep)) | np.concatenate((cps[1:] == sep, [True]))
     cps = np.where(space, np.uint32(0x20), cps)[~(space & at_edge)]
     return cps.tobytes().decode("utf-32-le", "surrogatepass")
