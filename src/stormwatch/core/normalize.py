@@ -103,8 +103,8 @@ def _elongations_and_spaces(text: str, separator: str) -> str:
     cps = cps[keep]
     space = _whitespace(cps)
     follows_space = np.concatenate(([False], space[:-1]))
-    cps = cps[~(space & follows_space)]
-    space = _whitespace(cps)
+    kept = ~(space & follows_space)
+    cps, space = cps[kept], space[kept]
     at_edge = np.concatenate(([True], cps[:-1] == sep)) | np.concatenate((cps[1:] == sep, [True]))
     cps = np.where(space, np.uint32(0x20), cps)[~(space & at_edge)]
     return cps.tobytes().decode("utf-32-le", "surrogatepass")

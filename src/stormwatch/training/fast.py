@@ -410,39 +410,40 @@ def _heads_of(
 ) -> tuple[dict[str, dict[str, Any]], np.ndarray, dict[str, Any]]:
     """Heads of an existing fast artifact in the form `train_task` returns them (weights
     as shipped, float16-rounded), with its IDF and config."""
-    from stormwatch.models.artifact import read_config
+    from stormwatch.models.linear import LinearTier
 
-    config = read_config(folder)
-    arrays = read_npz(folder / "weights.npz")
-    weights = arrays["weights"].astype(np.float32)
-    stack = arrays.get("stack")
-    stacked = config.get("stacked", {}).get("tasks", [])
+    model = LinearTier(folder)
+    slices = model.layout.slices()
+    stacked = model.config.get("stacked", {}).get("tasks", [])
+    stack_at, start = {}, 0
+    for name in (t["name"] for t in model.config["tasks"] if t["name"] in stacked):
+        width = slices[name].stop - slices[name].start
+        stack_at[name] = slice(start, start + width)
+        start += width
     heads: dict[str, dict[str, Any]] = {}
-    column, stack_column = 0, 0
-    for spec in config["tasks"]:
-        width = len(spec["classes"])
-        block = weights[:, column : column + width]
-        if spec["name"] in stacked and stack is not None:
-            block = np.vstack([block, stack[:, stack_column : stack_column + width]])
-            stack_column += width
-        if spec["name"] in tasks:
-            heads[spec["name"]] = {
-                "weights": block,
-                "intercept": arrays["bias"][column : column + width].astype(np.float32),
-                "temperature": np.float64(spec["temperature"]),
-                "calibration_bias": np.asarray(spec["calibration_bias"], np.float64),
-                "C": np.float64(spec["C"]),
-                "balanced": np.bool_(spec["class_weight"] == "balanced"),
-                "val_score": np.float64(spec["validation_score"]),
-                "decision": np.asarray(spec["decision"] or [], np.float64),
-                "n_train": np.int64(spec["train_size"]),
-                "n_distilled": np.int64(spec.get("distilled_posts", 0)),
-            }
-        column += width
+    for spec in model.config["tasks"]:
+        name = spec["name"]
+        if name not in tasks:
+            continue
+        block = model.weights[:, slices[name]]
+        if name in stack_at and model.stack is not None:
+            block = np.vstack([block, model.stack[:, stack_at[name]]])
+        heads[name] = {
+            "weights": block,
+            "intercept": model.bias[slices[name]],
+            "temperature": np.float64(spec["temperature"]),
+            "calibration_bias": np.asarray(spec["calibration_bias"], np.float64),
+            "C": np.float64(spec["C"]),
+            "balanced": np.bool_(spec["class_weight"] == "balanced"),
+            "val_score": np.float64(spec["validation_score"]),
+            "decision": np.asarray(spec["decision"] or [], np.float64),
+            "n_train": np.int64(spec["train_size"]),
+            "n_distilled": np.int64(spec.get("distilled_posts", 0)),
+        }
     missing = set(tasks) - set(heads)
     if missing:
         raise ValueError(f"{folder} has no head for {', '.join(sorted(missing))}")
-    return heads, arrays["idf"].astype(np.float32), config
+    return heads, model.idf, model.config
 
 
 def _checkpointed(
