@@ -223,3 +223,27 @@ def test_labelled_sample_is_unbiased_where_the_classifier_is_shifted():
     assert 0.92 <= np.mean(covered) <= 0.99
     # Better than the labels alone (whose standard error here is about 0.046).
     assert np.sqrt(np.mean(np.square(errors))) < 0.035
+
+
+def test_a_mean_score_compared_by_the_early_warning_has_its_sampling_interval():
+    from stormwatch.core.quantify import estimate_cells, wilson
+    from stormwatch.core.warning import compared_share
+
+    rng = np.random.default_rng(5)
+    scores = np.clip(rng.normal(0.3, 0.05, 400), 0, 1)
+    cells = Cells.of(scores, scores >= 0.5)
+    floored = estimate_cells("pcc", cells, confidence=0.95)
+    compared = compared_share("pcc", cells, None, confidence=0.95)
+    # Scores this close together: the mean's own interval is about 2 x 1.96 x 0.05 / 20
+    # wide, a tenth of the Wilson interval a 0/1 share of 0.3 would get.
+    assert compared.low <= compared.estimate <= compared.high
+    assert compared.high - compared.low < 0.015
+    assert (
+        floored.high - floored.low
+        >= wilson(floored.estimate, 400)[1] - wilson(floored.estimate, 400)[0] - 1e-9
+    )
+    # A counted share keeps its Wilson floor; adjusted methods are not what it compares.
+    counted = compared_share("cc", cells, None, confidence=0.95)
+    assert counted == estimate_cells("cc", cells, None, 0.95, 200)
+    with pytest.raises(ValueError, match="compares"):
+        compared_share("acc", cells, None)

@@ -37,7 +37,10 @@ def levels(detector: Detector) -> list[str]:
 def test_a_calm_day_raises_nothing_beyond_watch():
     detector = run([(5, 0.2)] * 1440)
     assert "warning" not in levels(detector) and "critical" not in levels(detector)
-    assert abs(detector.baseline["negative"].estimate - 0.2) < 0.03
+    # The baseline is of what the detector compares: the counted share (0.2), or the mean
+    # score (0.1 + 0.8 * 0.2 with this classifier's 0.9 / 0.1 scores).
+    expected = {"cc": 0.2, "pcc": 0.26}[detector.config.method]
+    assert abs(detector.baseline["negative"].estimate - expected) < 0.03
 
 
 def test_a_hijack_escalates_to_warning_then_critical_with_evidence():
@@ -113,3 +116,61 @@ def test_skipping_the_bootstrap_on_settled_minutes_changes_no_alert():
         runs.append([(a.level, a.kind, a.at_ms, a.evidence) for a in detector.alerts])
     assert runs[0] == runs[1]
     assert any(level == "critical" for level, *_ in runs[0])
+
+
+def test_a_given_counted_baseline_is_compared_with_counted_shares():
+    # A pre-flight file written when the detector counted keeps meaning what it meant.
+    baseline = {
+        label: Prevalence(0.1, 0.08, 0.12, "cc", 5000) for label in ("negative", "offensive")
+    }
+    detector = run([(60, 0.6)] * 20, baseline=baseline, config=WarningConfig(method="pcc"))
+    hostile = [a for a in detector.alerts if a.kind == "hostility"]
+    assert hostile
+    share = hostile[0].evidence["labels"]["negative"]["share"]
+    # Counted: about 0.6; a mean score would be 0.1 + 0.8 * 0.6 = 0.58 or less, never 0.6+.
+    assert detector._method("negative") == "cc" and share >= 0.55
+
+
+def noisy_reference(rng) -> Reference:
+    labels = (rng.random(4000) < 0.3).astype(int)
+    scores = noisy_scores(rng, labels.astype(bool))
+    return Reference(scores, scores >= 0.5, labels)
+
+
+def noisy_scores(rng, hostile: np.ndarray) -> np.ndarray:
+    """A classifier that separates the classes only partly (scores overlap), like the fast
+    tier on TweetEval: hostile posts around 0.6, the others around 0.3."""
+    return np.where(hostile, rng.beta(3, 2, len(hostile)), rng.beta(2, 5, len(hostile)))
+
+
+def first_warning(method: str, stream, seed: int) -> int | None:
+    rng = np.random.default_rng(seed)
+    ref = noisy_reference(rng)
+    detector = Detector(
+        {"negative": ref, "offensive": ref}, WarningConfig(learn_minutes=240, method=method)
+    )
+    for t, (n, share) in enumerate(stream):
+        hostile = rng.random(n) < share
+        scores = noisy_scores(rng, hostile)
+        views = {label: (scores, scores >= 0.5) for label in ("negative", "offensive")}
+        for alert in detector.update(Minute.of(T0 + t * 60_000, views)).raised:
+            if alert.level in ("warning", "critical"):
+                return t
+    return None
+
+
+def test_mean_scores_warn_sooner_than_counts():
+    # With overlapping scores, a post's score says more than its 0/1 decision, so the mean
+    # score rises beyond doubt sooner than the counted share (the eval warning streams'
+    # reason for comparing mean scores). Friendly surges: the viral tests above, which run
+    # with the default (mean scores).
+    calm = [(4, 0.25)] * 600
+    ramp = [(4 + 3 * k, 0.25 + 0.01 * k) for k in range(1, 41)]  # 40 minutes to 65%
+    hijack = calm + ramp + [(124, 0.65)] * 30
+    delays: dict[str, list[int]] = {"cc": [], "pcc": []}
+    for seed in range(4):
+        for method, found in delays.items():
+            t = first_warning(method, hijack, seed)
+            assert t is not None and 600 <= t < 640, (method, seed, t)
+            found.append(t - 600)
+    assert sum(delays["pcc"]) < sum(delays["cc"]), delays

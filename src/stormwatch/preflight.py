@@ -14,7 +14,8 @@ from typing import Any
 import numpy as np
 
 from stormwatch.core.labels import hard_labels
-from stormwatch.core.quantify import binary_views, estimate, prevalences
+from stormwatch.core.quantify import Cells, binary_views, prevalences
+from stormwatch.core.warning import WarningConfig, compared_share
 from stormwatch.store.base import ModelRef
 from stormwatch.store.sqlite import SQLiteStore
 
@@ -132,18 +133,20 @@ def assess(
         methods,
         labels=("negative", "offensive", "irony"),
     )
-    # The early warning compares counted shares (WarningConfig.method), so its baseline is
-    # counted too; the prevalence above stays adjusted.
+    # The early warning compares what it compares (mean scores, `WarningConfig.method`),
+    # so its baseline is measured the same way; the prevalence above stays adjusted.
     views = binary_views(scored.proba, model.layout, validation)
+    method = WarningConfig().method
     baseline = {
-        label: estimate("cc", views[label][0], views[label][1]).as_dict()
-        for label in ("negative", "offensive")
-        if label in views
+        label: compared_share(method, Cells.of(scores, decisions), ref).as_dict()
+        for label, (scores, decisions, ref) in views.items()
+        if label in ("negative", "offensive")
     }
     if purpose is not None and len(scored):
         from stormwatch.purpose import off_purpose_view
 
-        off = estimate("cc", *off_purpose_view(store, scored.rowids, purpose))
+        # Counted: the early warning counts a label without validated error rates.
+        off = compared_share("cc", Cells.of(*off_purpose_view(store, scored.rowids, purpose)), None)
         baseline["off_purpose"] = off.as_dict()  # judged against, not part of the level rule
     lows = {label: p.low for label, p in estimated.items()}
     level, reasons = level_for(lows)

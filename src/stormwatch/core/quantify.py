@@ -296,14 +296,18 @@ def estimate_cells(
     confidence: float = 0.95,
     replicates: int = 300,
     seed: int = 0,
+    floor: bool = True,
 ) -> Prevalence:
-    """`estimate` for posts already summarised as cells (e.g. summed minute histograms)."""
+    """`estimate` for posts already summarised as cells (e.g. summed minute histograms).
+    `floor=False` drops the Wilson floor of the counting methods: a test of whether the
+    mean score of one classifier rose wants the sampling interval of that mean alone (a
+    Wilson interval assumes 0/1 values, far wider than the spread of scores)."""
     if method not in ESTIMATORS:
         raise ValueError(f"unknown method {method!r}; use one of {', '.join(METHODS)}")
     if cells.counts.sum() == 0:
         return Prevalence(0.0, 0.0, 1.0, method, 0)
     point = _clip(_weighted(ESTIMATORS[method], cells, cells.counts, ref))
-    return _with_interval(method, cells, point, ref, confidence, replicates, seed)
+    return _with_interval(method, cells, point, ref, confidence, replicates, seed, floor)
 
 
 def point_cells(method: str, cells: Cells, ref: Reference | None = None) -> float:
@@ -321,6 +325,7 @@ def _with_interval(
     confidence: float,
     replicates: int,
     seed: int,
+    floor: bool = True,
 ) -> Prevalence:
     n = max(1, round(float(cells.counts.sum())))
     rng = np.random.default_rng(seed)
@@ -333,8 +338,8 @@ def _with_interval(
             counts = rng.multinomial(n, share).astype(np.float64)
             resampled_ref = ref.resample(rng) if ref is not None else None
             draws[b] = _weighted(ESTIMATORS[method], cells, counts, resampled_ref)
-    floor = wilson(point, n, confidence) if method in ("cc", "pcc") else None
-    return _percentile(draws, point, confidence, method, n, floor)
+    bounds = wilson(point, n, confidence) if floor and method in ("cc", "pcc") else None
+    return _percentile(draws, point, confidence, method, n, bounds)
 
 
 def _percentile(

@@ -3,10 +3,13 @@ minute, that works on per-minute aggregates (histograms of probabilities that ad
 its cost does not grow with the post rate.
 
 Evidence it weighs, each on a trailing window of `span` minutes:
-- hostility beyond the baseline, judged with prevalence intervals: the lower bound of the
-  negative (or offensive, or off-purpose when the organiser stated a purpose) share above
-  the baseline's upper bound plus a margin;
-- a slow build-up: a one-sided CUSUM on each minute's negative share against the baseline;
+- hostility beyond the baseline, judged with intervals: the lower bound of the negative
+  (or offensive, or off-purpose when the organiser stated a purpose) share above the
+  baseline's upper bound plus a margin. The share compared is the mean score (PCC) by
+  default: a post's probability says more than its 0/1 decision, so a rise is beyond
+  doubt sooner; it is compared with the baseline's mean score, never read as a
+  prevalence of its own;
+- a slow build-up: a one-sided CUSUM on each minute's share against the baseline;
 - volume: posts against the expected count (an hour-of-day rhythm learned as it goes).
 
 Levels: `watch` (volume alone, or hostility not yet beyond doubt), `warning` (hostility
@@ -37,6 +40,7 @@ from stormwatch.core.quantify import (
 )
 
 LEVELS = ("watch", "warning", "critical")
+COMPARED = ("cc", "pcc")  # what the detector can compare: counted shares or mean scores
 LABELS = ("negative", "offensive", "off_purpose")  # off_purpose: only with a stated purpose
 BINS = 32  # score bins per decision in a minute's histogram (exact for CC/ACC)
 RECOMMENDATIONS = {
@@ -82,8 +86,16 @@ class WarningConfig:
     max_span: int = 60  # ... stretched back until it holds min_posts posts
     learn_minutes: int = 360
     memory_minutes: int = 2880  # the baseline keeps learning from calm minutes, this long
-    margin: float = 0.08  # how far beyond the baseline's upper bound counts as hostile
+    # How far beyond the baseline's upper bound counts as hostile, in points of the true
+    # share: the detector converts it into the points of what it compares (a counted
+    # share or a mean score moves by the classifier's validated gap per point of the true
+    # share: TPR - FPR, or the mean score of positives minus that of negatives), so one
+    # setting means the same for every tier.
+    margin: float = 0.14
     confidence: float = 0.999
+    # The same for a `watch` that a share is rising (val calm weeks, mean scores: 218 watch
+    # alerts with none, 33 with 0.05; counting had 47).
+    watch_margin: float = 0.05
     persist: int = 3  # minutes beyond the margin before it counts (one noisy window won't)
     min_posts: int = 60  # in the trailing window, before hostility is judged
     cusum_k: float = 1.0  # allowance, in standard errors per minute
@@ -99,16 +111,19 @@ class WarningConfig:
     # `surge_minutes` of a burst: a friendly viral moment lasting hours otherwise meets a
     # per-minute test at 90% by chance sooner or later (eval warning's viral streams, val:
     # warning+ on 20 of 20 without these two limits).
-    surge_margin: float = 0.03
+    surge_margin: float = 0.05
     surge_minutes: int = 60
     burst_gap: int = 10  # minutes without a burst before a new one starts
     clear_minutes: int = 30  # quiet this long before the same alert is raised again
-    # Counted shares against a counted baseline: a change in the true share moves the
-    # counted share the same way, and counting is far less noisy than adjusting (ACC
-    # divides by TPR - FPR), so a rise is beyond doubt sooner. Chosen on the val streams:
-    # warning median 9 vs 12 min, p90 20 vs 22, no more false alarms. Summaries and
-    # reports still show the adjusted estimates.
-    method: str = "cc"
+    # What is compared: mean scores (pcc) or counted shares (cc), each against the
+    # baseline's own. A change in the true share moves either the same way, and neither
+    # has the noise of adjusting (ACC divides by TPR - FPR; on val streams it warned
+    # later than counting: median 12 vs 9 min). Mean scores use the probabilities, not
+    # just the decisions: on the fast tier's val predictions, 1.3-1.4x the information
+    # per post about a change in the negative share; on the val streams, warning median
+    # 12.5 -> 9.5 min, p90 26.1 -> 24.1, warning+ on 1 -> 0 of 20 viral surges, none in
+    # the calm weeks. Summaries and reports still show the adjusted estimates.
+    method: str = "pcc"
     replicates: int = 200
 
 
@@ -176,6 +191,7 @@ class Detector:
         )
         self.baseline: dict[str, Prevalence] = dict(baseline or {})
         self._given = bool(baseline)
+        self._gaps = {label: self._gap(label) for label in self.labels}
         self._learning = {label: (np.zeros(2 * BINS), np.zeros(2 * BINS)) for label in self.labels}
         self._window: deque[Minute] = deque(maxlen=self.config.max_span)
         self._rhythm = _Rhythm()
@@ -231,13 +247,7 @@ class Detector:
             self._learned = 0
             for label in self.labels:
                 cells = Cells.from_histogram(*self._learning[label])
-                self.baseline[label] = estimate_cells(
-                    self._method(label),
-                    cells,
-                    self.references[label],
-                    self.config.confidence,
-                    self.config.replicates,
-                )
+                self.baseline[label] = self._estimate(label, cells, self.config.confidence)
 
     def _span(self) -> list[Minute]:
         """The newest `span` minutes, stretched back until they hold `min_posts` posts."""
@@ -270,13 +280,14 @@ class Detector:
         shares: dict[str, Prevalence] = {}
         for label in self.labels:
             base = self.baseline[label]
-            # The CUSUM: each minute's counted share against the baseline's, in standard
-            # errors, so a build-up too slow for any one window still accumulates.
-            counts = minute.hist[label][0]
+            # The CUSUM: each minute's share (counted, or mean score) against the
+            # baseline's, in standard errors, so a build-up too slow for any one window
+            # still accumulates.
             if minute.n:
-                share = float(counts[1::2].sum()) / minute.n
-                p0 = min(max(self._base_cc(label), 0.02), 0.98)
-                z = (share - p0) / math.sqrt(p0 * (1 - p0) / minute.n)
+                mean, spread = self._base_unit(label)
+                z = (self._unit_mean(label, minute.hist[label], minute.n) - mean) / (
+                    spread / math.sqrt(minute.n)
+                )
                 z = min(max(z, -3.0), 3.0)  # few posts a minute: keep one from dominating
                 self._cusum[label] = max(0.0, self._cusum[label] + z - cfg.cusum_k)
             if n_window < cfg.min_posts:
@@ -288,16 +299,9 @@ class Detector:
             ):
                 self._beyond[label] = 0
                 continue  # no finding is possible: skip the bootstrap
-            now = estimate_cells(
-                self._method(label),
-                cells,
-                self.references[label],
-                cfg.confidence,
-                cfg.replicates,
-                seed=minute.start_ms % (1 << 31),
-            )
+            now = self._estimate(label, cells, cfg.confidence, seed=minute.start_ms)
             shares[label] = now
-            beyond = now.low > base.high + cfg.margin
+            beyond = now.low > base.high + cfg.margin * self._gaps[label]
             self._beyond[label] = self._beyond[label] + 1 if beyond else 0
             surging = early_burst and self._surging(label, base)
             detail = {
@@ -311,7 +315,7 @@ class Detector:
             }
             if self._beyond[label] >= cfg.persist or surging or self._cusum[label] > cfg.cusum_h:
                 hostile[label] = detail
-            elif now.low > base.high:
+            elif now.low > base.high + cfg.watch_margin * self._gaps[label]:
                 findings.append({"level": "watch", "kind": f"{label}_rising", "evidence": detail})
         if burst:
             findings.append({"level": "watch", "kind": "volume_burst", "evidence": burst})
@@ -361,29 +365,71 @@ class Detector:
         recent = list(self._window)[-self.config.span :]
         if sum(m.n for m in recent) < self.config.surge_posts:
             return False
-        now = estimate_cells(
-            self._method(label),
-            self._cells(recent, label),
-            self.references[label],
-            self.config.surge_confidence,
-            self.config.replicates,
-            seed=recent[-1].start_ms % (1 << 31),
+        now = self._estimate(
+            label, self._cells(recent, label), self.config.surge_confidence, recent[-1].start_ms
         )
-        return now.low > base.high + self.config.surge_margin
+        return now.low > base.high + self.config.surge_margin * self._gaps[label]
 
     def _method(self, label: str) -> str:
-        """The configured estimator; counting (CC) for a label without held-out predictions
-        (off-purpose: its error rates measured elsewhere do not transfer to a campaign, and
-        the detector compares the share with the stream's own baseline anyway)."""
-        return self.config.method if self.references.get(label) is not None else "cc"
+        """The configured estimator, or the one a given baseline was measured with (a
+        pre-flight file from a version that counted stays comparable); counting (CC) for a
+        label without held-out predictions (off-purpose: its error rates measured
+        elsewhere do not transfer to a campaign, and the detector compares the share with
+        the stream's own baseline anyway)."""
+        if self.references.get(label) is None:
+            return "cc"
+        given = self.baseline.get(label) if self._given else None
+        if given is not None and given.method in COMPARED:
+            return given.method
+        return self.config.method
 
-    def _base_cc(self, label: str) -> float:
-        """The baseline's counted share, for the per-minute CUSUM (it compares counts)."""
-        counts = self._learning[label][0]
+    def _gap(self, label: str) -> float:
+        """How far what the detector compares moves per point of the true share, measured
+        on the validation predictions; 1 for a label without them (its counted share is
+        taken at face value)."""
+        ref = self.references.get(label)
+        if ref is None:
+            return 1.0
+        soft = self._method(label) == "pcc"
+        values = ref.scores if soft else ref.decisions.astype(np.float64)
+        positive = ref.labels.astype(bool)
+        if positive.all() or not positive.any():
+            return 1.0
+        return float(np.clip(values[positive].mean() - values[~positive].mean(), 0.05, 1.0))
+
+    def _estimate(self, label: str, cells: Cells, confidence: float, seed: int = 0) -> Prevalence:
+        """The share with its interval, by the label's method. A mean score is compared
+        with the baseline's mean score, so its interval is that mean's sampling interval
+        alone (no Wilson floor: see `estimate_cells`)."""
+        return compared_share(
+            self._method(label),
+            cells,
+            self.references[label],
+            confidence,
+            self.config.replicates,
+            seed,
+        )
+
+    def _unit_mean(self, label: str, hist: tuple[np.ndarray, np.ndarray], n: float) -> float:
+        """Mean per post of what the label's method counts: decisions, or scores (PCC)."""
+        counts, sums = hist
+        total = sums.sum() if self._method(label) == "pcc" else counts[1::2].sum()
+        return float(total) / n
+
+    def _base_unit(self, label: str) -> tuple[float, float]:
+        """The baseline's mean and spread per post of what the CUSUM compares: counted
+        share and its Bernoulli spread, or mean score and the scores' spread."""
+        counts, sums = self._learning[label]
         total = counts.sum()
-        if total:
-            return float(counts[1::2].sum() / total)
-        return self.baseline[label].estimate
+        if total and self._method(label) == "pcc":
+            mean = float(sums.sum() / total)
+            used = counts > 0
+            cell_means = sums[used] / counts[used]
+            spread = float(counts[used] @ (cell_means - mean) ** 2 / total) + 1 / (12 * BINS**2)
+            return mean, max(math.sqrt(spread), 0.02)
+        p0 = float(counts[1::2].sum() / total) if total else self.baseline[label].estimate
+        p0 = min(max(p0, 0.02), 0.98)
+        return p0, math.sqrt(p0 * (1 - p0))
 
     def _volume(self, minute: Minute, n_window: int, minutes: int) -> dict[str, Any] | None:
         expected = self._rhythm.expected(minute.start_ms)
@@ -421,6 +467,25 @@ class Detector:
         self.raised.append(alert)
         if self.alarm is None or LEVELS.index(alert.level) > LEVELS.index(self.alarm.level):
             self.alarm = alert
+
+
+def compared_share(
+    method: str,
+    cells: Cells,
+    ref: Reference | None,
+    confidence: float = 0.95,
+    replicates: int = 200,
+    seed: int = 0,
+) -> Prevalence:
+    """The share the detector compares with its baseline, with its interval: a counted
+    share (Wilson floor), or a mean score (PCC) with the sampling interval of that mean
+    alone, as a rise in one classifier's mean score is what it tests, not a calibrated
+    prevalence. The pre-flight baseline is measured with this too."""
+    if method not in COMPARED:
+        raise ValueError(f"the early warning compares {' or '.join(COMPARED)}, not {method!r}")
+    return estimate_cells(
+        method, cells, ref, confidence, replicates, seed=seed % (1 << 31), floor=method != "pcc"
+    )
 
 
 def _poisson_tail(k: int, mean: float) -> float:
