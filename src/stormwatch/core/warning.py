@@ -160,7 +160,7 @@ class _Rhythm:
             return None
         slot = (start_ms // 3_600_000) % 24
         factor = self.slots[slot] if self.seen[slot] >= 30 else 1.0
-        return max(self.level * factor, 0.05)
+        return max(float(self.level * factor), 0.05)
 
     def learn(self, start_ms: int, n: int) -> None:
         slot = (start_ms // 3_600_000) % 24
