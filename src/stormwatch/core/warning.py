@@ -418,7 +418,9 @@ class Detector:
 
     def _base_unit(self, label: str) -> tuple[float, float]:
         """The baseline's mean and spread per post of what the CUSUM compares: counted
-        share and its Bernoulli spread, or mean score and the scores' spread."""
+        share and its Bernoulli spread, or mean score and the scores' spread. A given
+        baseline has no histograms: its estimate with the Bernoulli spread (the wider, so
+        the CUSUM climbs no faster than it should)."""
         counts, sums = self._learning[label]
         total = counts.sum()
         if total and self._method(label) == "pcc":
