@@ -82,6 +82,17 @@ def test_statements_in_html_quote_the_lower_bound(report):
     assert f"At least {negative['low']:.1%} of {negative['n']:,} posts are negative" in html
 
 
+def test_methods_state_the_early_warning_rule_it_ran(report):
+    from stormwatch.core.warning import WarningConfig
+
+    text = " ".join(render_html(report).split())
+    config = WarningConfig()
+    assert f"the lower end of the {config.confidence * 100:g}% interval is " in text
+    assert f"is {config.margin * 100:g} points above the baseline's upper end" in text
+    assert f"at {config.surge_confidence * 100:g}%, or a CUSUM" in text
+    assert "mean negative and offensive probabilities" in text
+
+
 def test_pdf_holds_the_headline(report, tmp_path):
     pypdf = pytest.importorskip("pypdf")
     pytest.importorskip("weasyprint")

@@ -192,10 +192,16 @@ def _methods(model: ModelRef, prevalence: dict[str, Any]) -> dict[str, Any]:
         for label, p in prevalence.items()
         if label in HEADLINE
     }
+    from dataclasses import asdict
+
+    from stormwatch.core.warning import WarningConfig
+
     return {
         "model": {"name": model.name, "version": model.version, "kind": config.get("kind")},
         "figures": figures,
         "estimators": estimators,
+        # The early warning's settings, so the methods section states the rule it ran.
+        "warning": asdict(WarningConfig()),
     }
 
 
