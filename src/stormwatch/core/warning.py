@@ -428,9 +428,8 @@ class Detector:
         total = counts.sum()
         if total and self._method(label) == "pcc":
             mean = float(sums.sum() / total)
-            used = counts > 0
-            cell_means = sums[used] / counts[used]
-            spread = float(counts[used] @ (cell_means - mean) ** 2 / total) + 1 / (12 * BINS**2)
+            cells = Cells.from_histogram(counts, sums)  # each used cell's mean score
+            spread = float(cells.counts @ (cells.scores - mean) ** 2 / total) + 1 / (12 * BINS**2)
             return mean, max(math.sqrt(spread), 0.02)
         p0 = float(counts[1::2].sum() / total) if total else self.baseline[label].estimate
         p0 = min(max(p0, 0.02), 0.98)
