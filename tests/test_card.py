@@ -6,14 +6,14 @@ from stormwatch.models.artifact import read_config
 from stormwatch.models.card import render_card
 
 
-def _report() -> dict:
+def _report(tier: str = "fast") -> dict:
     return {
-        "tasks": {"offensive": {"fast": 75.9}},
+        "tasks": {"offensive": {tier: 75.9}},
         "published": {"FastText": {"offensive": 73.4}},
-        "validation": {"offensive": {"fast": 74.6}},
-        "ece": {"offensive": {"fast": 0.051}},
+        "validation": {"offensive": {tier: 74.6}},
+        "ece": {"offensive": {tier: 0.051}},
         "sarcasm": {"published_best": 60.5},
-        "speed": {"fast": 30_000},
+        "speed": {tier: 30_000},
     }
 
 
@@ -34,3 +34,23 @@ def test_card_of_a_plain_model_says_nothing_of_distillation():
     config = dict(read_config(artifact_dir("fast")), distillation=None)
     card = render_card(config, _report())
     assert "Distillation" not in card and "Distilled heads" not in card
+
+
+def test_card_of_the_requantised_accurate_tier_says_how_it_computes_and_how_to_rebuild():
+    config = read_config(artifact_dir("accurate"))
+    card = render_card(config, _report("accurate"))
+    assert config["weights"] == "w4r8"
+    assert "**Arithmetic.** w4r8:" in card and "multiplied in integers" in card
+    assert all(f"{k} {v}" in card for k, v in config["validation_mean"].items())
+    source = config["source"]
+    sha = source["model.w4.onnx"][:12]
+    assert f"version {source['version']} (model.w4.onnx, sha256 {sha})" in card
+    assert "stormwatch train --tier accurate --requantise" in card
+    # Fine-tuned by torch in an earlier run: its version is the one the card states.
+    assert "torch 2.13.0" in card
+
+
+def test_card_of_a_tier_without_a_recorded_arithmetic_says_nothing_of_it():
+    config = read_config(artifact_dir("fast"))
+    assert "weights" not in config
+    assert "**Arithmetic.**" not in render_card(config, _report())

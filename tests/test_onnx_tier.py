@@ -31,6 +31,19 @@ def test_probabilities_well_formed_and_batching_does_not_change_them(accurate):
         np.testing.assert_allclose(together[:, block].sum(axis=1), 1.0, rtol=1e-4)
 
 
+def test_a_posts_probabilities_do_not_depend_on_its_batch_mates(accurate):
+    """The graph multiplies in int8 with a scale per token (training/int8_rows.py); a scale
+    per batch, as quantize_dynamic picks, moved probabilities by ~0.02 with the batch."""
+    from stormwatch.datasets import load_split
+    from stormwatch.settings import data_dir
+
+    texts = load_split(data_dir(), "offensive", "test")[0][:120]
+    mixed = accurate.logits(texts, batch=64)
+    other = accurate.logits(texts[::-1], batch=8)[::-1]
+    probabilities = accurate.calibrate(mixed), accurate.calibrate(other)
+    assert np.abs(probabilities[0] - probabilities[1]).max() < 2e-3
+
+
 def test_clear_cases(accurate):
     assert_clear_cases(accurate)
 

@@ -45,6 +45,12 @@ from stormwatch.training.accurate import Schedule
 )
 @click.option("--fresh", is_flag=True, help="Ignore checkpoints of an earlier, interrupted run.")
 @click.option(
+    "--requantise",
+    is_flag=True,
+    help="Accurate tier: no fine-tuning — derive the int8-arithmetic model from the 4-bit "
+    "one in --work (model.w4.onnx, e.g. an earlier release's model.onnx) and recalibrate.",
+)
+@click.option(
     "--heads",
     metavar="TASK[,TASK]",
     help="Fast tier: retrain only these heads (e.g. question,genuine_question after new "
@@ -57,6 +63,7 @@ def train(
     work: Path,
     steps: int,
     fresh: bool,
+    requantise: bool,
     heads: str | None,
 ) -> None:
     """Rebuild a classifier tier's artifact from the labelled datasets (seeded, resumable),
@@ -90,6 +97,8 @@ def train(
         return
     if heads and tier != "fast":
         raise click.UsageError("--heads applies to the fast tier only")
+    if requantise and tier != "accurate":
+        raise click.UsageError("--requantise applies to the accurate tier only")
     if tier == "fast":
         from stormwatch.datasets import TASKS
         from stormwatch.training.fast import train_fast
@@ -116,10 +125,11 @@ def train(
     else:
         from stormwatch.training.accurate import Schedule, finalize, train_accurate
 
-        if fresh:
+        if fresh and not requantise:
             shutil.rmtree(work, ignore_errors=True)
-        train_accurate(root, work, Schedule(steps=steps), log=err.print)
-        finalize(root, work, out, log=err.print)
+        if not requantise:
+            train_accurate(root, work, Schedule(steps=steps), log=err.print)
+        finalize(root, work, out, log=err.print, requantise=requantise)
     if out == artifact_dir(tier):
         err.print("evaluating the new artifact for its model card ...")
         report = run_eval(root, (tier,), log=err.print)

@@ -39,6 +39,7 @@ def render_card(config: dict[str, Any], report: dict[str, Any]) -> str:
         "data/questions/GUIDELINE.md), tested on 240 more never used for training or tuning.",
         "English only.",
         *_distillation_lines(config),
+        *_arithmetic_lines(config),
         "",
         "## Test figures (official metric x100; ECE = expected calibration error)",
         "",
@@ -126,6 +127,20 @@ def render_card(config: dict[str, Any], report: dict[str, Any]) -> str:
 
 def _reproduce_lines(tier: str, config: dict[str, Any]) -> list[str]:
     base = config.get("base")
+    source = config.get("source")
+    if source:
+        return [
+            f"Derived without fine-tuning again from the 4-bit model of version "
+            f"{source.get('version') or 'unknown'} (model.w4.onnx, sha256 "
+            f"{source['model.w4.onnx'][:12]}), then recalibrated. With that version's",
+            "model.onnx copied to `.train-cache/accurate/model.w4.onnx`:",
+            "```sh",
+            f"stormwatch train --tier {tier} --requantise",
+            f"stormwatch eval --tier {tier}",
+            "```",
+            f"`stormwatch train --tier {tier} --fresh` fine-tunes from scratch instead (the",
+            "[train] extra): another artifact.",
+        ]
     if not base:
         return [
             "```sh",
@@ -146,6 +161,33 @@ def _reproduce_lines(tier: str, config: dict[str, Any]) -> list[str]:
         f"stormwatch eval --tier {tier}",
         "```",
         "`--fresh` instead retrains every head from today's data: another artifact.",
+    ]
+
+
+ARITHMETIC = {
+    "fp32": "32-bit floats throughout.",
+    "w8": "weights in 8-bit blocks, int8 embedding tables; float arithmetic.",
+    "w4": "weights in 4-bit blocks, int8 embedding tables; float arithmetic.",
+    "w4r8": "the 4-bit block weights re-quantised to int8 per output column and every "
+    "token's activations rounded to int8 with a scale of their own, multiplied in integers "
+    "(training/int8_rows.py): a post's probabilities do not depend on the posts batched "
+    "with it.",
+}
+
+
+def _arithmetic_lines(config: dict[str, Any]) -> list[str]:
+    """How the shipped graph computes, and the validation means that chose it."""
+    weights = config.get("weights")
+    if weights not in ARITHMETIC:
+        return []
+    from stormwatch.training.accurate import PREFERENCE, VALIDATION_TOLERANCE
+
+    means = ", ".join(f"{k} {v}" for k, v in config.get("validation_mean", {}).items())
+    return [
+        "",
+        f"**Arithmetic.** {weights}: {ARITHMETIC[weights]} Mean validation score of each "
+        f"variant built: {means}; the shipped one is the first of {', '.join(PREFERENCE)} "
+        f"within {VALIDATION_TOLERANCE} points of the reference (fp32, or the source model).",
     ]
 
 

@@ -1,0 +1,114 @@
+"""The accurate tier's int8 rewrite (training/int8_rows.py) on a small graph quantised the way
+`finalize` quantises the real one: same products within quantisation error, and one token
+row never changes another's result."""
+
+import numpy as np
+import pytest
+
+onnx = pytest.importorskip("onnx", reason="the onnx package (dev extra) builds the graphs")
+ort = pytest.importorskip("onnxruntime")
+
+from onnx import TensorProto, helper, numpy_helper  # noqa: E402
+
+from stormwatch.training.int8_rows import block_weights, int8_rows  # noqa: E402
+
+K, HIDDEN, N = 64, 96, 32
+
+
+def _fp32_graph(rng: np.random.Generator) -> onnx.ModelProto:
+    w1 = rng.normal(0, 0.2, (K, HIDDEN)).astype(np.float32)
+    w2 = rng.normal(0, 0.2, (HIDDEN, N)).astype(np.float32)
+    nodes = [
+        helper.make_node("MatMul", ["x", "w1"], ["h"], name="first"),
+        helper.make_node("Relu", ["h"], ["r"]),
+        helper.make_node("MatMul", ["r", "w2"], ["y"], name="second"),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "two_products",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", "tokens", K])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", "tokens", N])],
+        [numpy_helper.from_array(w1, "w1"), numpy_helper.from_array(w2, "w2")],
+    )
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+
+
+def _four_bit(model: onnx.ModelProto) -> onnx.ModelProto:
+    """Blocks of 32, symmetric, 4 bits: the settings `finalize` uses."""
+    from onnxruntime.quantization import matmul_nbits_quantizer as nbits
+
+    config = nbits.DefaultWeightOnlyQuantConfig(
+        block_size=32,
+        is_symmetric=True,
+        bits=4,
+        op_types_to_quantize=("MatMul",),
+        quant_axes=(("MatMul", 0),),
+    )
+    quantizer = nbits.MatMulNBitsQuantizer(model, algo_config=config)
+    quantizer.process()
+    return quantizer.model.model
+
+
+def _run(model: onnx.ModelProto, x: np.ndarray) -> np.ndarray:
+    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    return session.run(["y"], {"x": x})[0]
+
+
+@pytest.fixture(scope="module")
+def models():
+    four = _four_bit(_fp32_graph(np.random.default_rng(3)))
+    return four, int8_rows(four)
+
+
+def test_unpacked_blocks_are_what_onnxruntime_multiplies_by(models):
+    four, _ = models
+    initializers = {i.name: numpy_helper.to_array(i) for i in four.graph.initializer}
+    node = next(n for n in four.graph.node if n.op_type == "MatMulNBits" and n.input[0] == "x")
+    only_first = helper.make_graph(
+        [node],
+        "first",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["rows", K])],
+        [helper.make_tensor_value_info(node.output[0], TensorProto.FLOAT, ["rows", HIDDEN])],
+        [i for i in four.graph.initializer if i.name in node.input],
+    )
+    model = helper.make_model(only_first, opset_imports=list(four.opset_import))
+    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    # The identity's products are the weight matrix itself.
+    dequantised = session.run([node.output[0]], {"x": np.eye(K, dtype=np.float32)})[0]
+    np.testing.assert_allclose(block_weights(node, initializers), dequantised, atol=1e-6)
+
+
+def test_rewritten_graph_multiplies_in_integers_and_agrees(models):
+    four, rows = models
+    ops = [n.op_type for n in rows.graph.node]
+    assert "MatMulNBits" not in ops and ops.count("MatMulInteger") == 2
+    x = np.random.default_rng(5).normal(0, 1, (3, 7, K)).astype(np.float32)
+    expected, got = _run(four, x), _run(rows, x)
+    assert got.shape == expected.shape == (3, 7, N)
+    # 8-bit rows and columns: within ~1% of the output's scale, far from exact.
+    error = np.abs(got - expected).max() / np.abs(expected).max()
+    assert 0 < error < 0.02
+
+
+def test_a_row_never_changes_another_rows_result(models, tmp_path):
+    """Per-tensor dynamic quantisation (quantize_dynamic) fails this: one loud token coarsens
+    every other token's rounding. The rewrite scales each row on its own."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    _, rows = models
+    x = np.random.default_rng(7).normal(0, 1, (2, 5, K)).astype(np.float32)
+    loud = x.copy()
+    loud[1, 4] *= 1000.0  # another post's token
+    quiet = (slice(None), slice(0, 4))
+    np.testing.assert_array_equal(_run(rows, x)[0], _run(rows, loud)[0])
+    np.testing.assert_array_equal(_run(rows, x)[quiet], _run(rows, loud)[quiet])
+
+    onnx.save(_fp32_graph(np.random.default_rng(3)), tmp_path / "fp32.onnx")
+    quantize_dynamic(tmp_path / "fp32.onnx", tmp_path / "dynamic.onnx", weight_type=QuantType.QInt8)
+    dynamic = onnx.load(tmp_path / "dynamic.onnx")
+    assert np.abs(_run(dynamic, x)[0] - _run(dynamic, loud)[0]).max() > 0.01
+
+
+def test_a_graph_without_block_products_is_refused():
+    with pytest.raises(ValueError, match="quantise the weights in blocks first"):
+        int8_rows(_fp32_graph(np.random.default_rng(1)))
