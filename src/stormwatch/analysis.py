@@ -191,9 +191,12 @@ def windows(
     methods: dict[str, str],
     width_ms: int,
     labels: tuple[str, ...] = (),
+    crowd: CrowdLabels | None = None,
 ) -> list[dict[str, Any]]:
     """Prevalence per time window (posts without a time are left out), for `labels` or the
-    headline labels the model has. Windows with no posts are listed with zero posts."""
+    headline labels the model has. Windows with no posts are listed with zero posts.
+    `crowd`: people's labels of a random sample of the whole set; the labels it covers are
+    estimated per window from it (`crowd.crowd_groups`), the others from the model alone."""
     from stormwatch.core.quantify import prevalences
 
     timed = scored.created_ms >= 0
@@ -202,14 +205,26 @@ def windows(
     bucket = scored.created_ms[timed] // width_ms
     proba = scored.proba[timed]
     wanted = labels or tuple(label for label in HEADLINE if label in layout.labels)
+    first, last = int(bucket.min()), int(bucket.max())
+    from_sheet: dict[str, list] = {}
+    if crowd is not None:
+        from stormwatch.crowd import crowd_groups
+
+        # Every post takes part in the fit; those without a time form one extra group.
+        groups = np.full(len(scored.created_ms), last - first + 1, np.int64)
+        groups[timed] = bucket - first
+        from_sheet = crowd_groups(scored, layout, crowd, groups)
     series = []
-    for b in range(int(bucket.min()), int(bucket.max()) + 1):
+    for b in range(first, last + 1):
         members = bucket == b
         estimated = (
             prevalences(proba[members], layout, validation, methods, replicates=100, labels=wanted)
             if members.any()
             else {}
         )
+        for label, per_window in from_sheet.items():
+            if label in estimated and per_window[b - first] is not None:
+                estimated[label] = per_window[b - first]
         series.append(
             {
                 "start": iso(from_ms(b * width_ms)),
@@ -396,7 +411,7 @@ def summarize(
         ],
         "model": {"name": model.name, "version": model.version},
         "run": counts.as_dict(),
-        "windows": windows(scored, model.layout, validation, methods, window_ms)
+        "windows": windows(scored, model.layout, validation, methods, window_ms, crowd=crowd)
         if window_ms
         else [],
         "coordination": _coordination(store, model) if with_coordination else None,

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from stormwatch.core.labels import Layout
-from stormwatch.core.quantify import Prevalence, binary_views, labelled_sample
+from stormwatch.core.quantify import Prevalence, binary_views, labelled_groups, labelled_sample
 from stormwatch.export import spreadsheet_cell
 from stormwatch.store.base import ModelRef, Scored
 from stormwatch.store.sqlite import SQLiteStore
@@ -135,8 +135,11 @@ def read_sheet(path: Path) -> CrowdLabels:
     )
 
 
-def crowd_prevalences(scored: Scored, layout: Layout, crowd: CrowdLabels) -> dict[str, Prevalence]:
-    """The labelled-sample estimate of every label the sheet has labels for."""
+def _labelled(
+    scored: Scored, layout: Layout, crowd: CrowdLabels
+) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """label -> (every post's probability, the labelled posts' positions, their 0/1 labels),
+    after checking that the sheet belongs to this set of posts."""
     if crowd.drawn_from is not None and crowd.drawn_from != len(scored):
         raise SheetError(
             f"the sheet was drawn from {crowd.drawn_from:,} posts and the set now holds "
@@ -147,7 +150,7 @@ def crowd_prevalences(scored: Scored, layout: Layout, crowd: CrowdLabels) -> dic
     _known(crowd.marks, layout)
     position = {int(r): i for i, r in enumerate(scored.rowids)}
     views = binary_views(scored.proba, layout, None)
-    out: dict[str, Prevalence] = {}
+    out = {}
     for label, marks in crowd.marks.items():
         missing = [r for r in marks if r not in position]
         if missing:
@@ -158,5 +161,24 @@ def crowd_prevalences(scored: Scored, layout: Layout, crowd: CrowdLabels) -> dic
             )
         index = np.fromiter((position[r] for r in marks), np.int64, len(marks))
         truth = np.fromiter(marks.values(), np.int64, len(marks))
-        out[label] = labelled_sample(views[label][0], index, truth)
+        out[label] = (views[label][0], index, truth)
     return out
+
+
+def crowd_prevalences(scored: Scored, layout: Layout, crowd: CrowdLabels) -> dict[str, Prevalence]:
+    """The labelled-sample estimate of every label the sheet has labels for."""
+    return {
+        label: labelled_sample(scores, index, truth)
+        for label, (scores, index, truth) in _labelled(scored, layout, crowd).items()
+    }
+
+
+def crowd_groups(
+    scored: Scored, layout: Layout, crowd: CrowdLabels, groups: np.ndarray
+) -> dict[str, list[Prevalence | None]]:
+    """Per group (e.g. time window) of the posts, the estimate of every label the sheet
+    has labels for (`core.quantify.labelled_groups`)."""
+    return {
+        label: labelled_groups(scores, index, truth, groups)
+        for label, (scores, index, truth) in _labelled(scored, layout, crowd).items()
+    }

@@ -67,7 +67,9 @@ _WHY = {
         "people labelled a random sample of these posts: the model's probabilities of every "
         "post, corrected by how far they were from people's labels on the sample (a "
         "regression estimator, as in survey sampling), so no difference between the "
-        "model's training data and this crowd can bias it"
+        "model's training data and this crowd can bias it; each time window's share is that "
+        "estimate moved by how far the window's probabilities are from the whole set's, "
+        "scaled by how far apart people's positive and negative posts scored on the sample"
     ),
     "cc": "classify and count: no adjusted method was measured to do better for this label",
     "acc": (
