@@ -6,6 +6,7 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime, timedelta
 
+import numpy as np
 import orjson
 import pytest
 from click.testing import CliRunner
@@ -92,6 +93,12 @@ def test_static_embedding_puts_same_topic_posts_closer(embedder):
     assert abs(float((vectors**2).sum(axis=1).mean()) - 1) < 1e-4
     assert vectors[0] @ vectors[1] > vectors[0] @ vectors[2]
     assert (embedder.embed([""]) == 0).all()  # no words: a zero row, not NaN
+    # Repeated texts are embedded once and every copy gets its own row back.
+    texts = ["the overdraft fee is a scandal", "", "what a goal", "the overdraft fee is a scandal"]
+    repeated = embedder.embed(texts)
+    np.testing.assert_array_equal(repeated[[0, 3]], vectors[[1, 1]])
+    np.testing.assert_array_equal(repeated[2], embedder.embed(["what a goal"])[0])
+    assert (repeated[1] == 0).all()
 
 
 def test_find_describe_export_and_stable_ids(store, embedder):

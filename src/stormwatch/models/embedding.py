@@ -52,7 +52,18 @@ class StaticEmbedder:
         self.tokenizer.no_padding()
 
     def embed(self, texts: Sequence[str], batch: int = 4_000) -> np.ndarray:
-        """Sum of piece vectors (weights are folded in), as one sparse product per batch."""
+        """Sum of piece vectors (weights are folded in), as one sparse product per batch.
+        Each distinct text is tokenised once: copy-paste waves repeat texts, and
+        tokenising is most of the cost."""
+        index: dict[str, int] = {}
+        inverse = np.fromiter(
+            (index.setdefault(t, len(index)) for t in texts), np.int64, len(texts)
+        )
+        if len(index) < len(texts):
+            return self._embed(list(index), batch)[inverse]
+        return self._embed(texts, batch)
+
+    def _embed(self, texts: Sequence[str], batch: int) -> np.ndarray:
         from scipy.sparse import csr_matrix
 
         out = np.zeros((len(texts), self.vectors.shape[1]), dtype=np.float32)
