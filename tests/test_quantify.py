@@ -184,7 +184,7 @@ def test_prevalences_use_the_multiclass_adjustment_when_chosen():
 
 
 def test_labelled_sample_hand_checked_cases():
-    from stormwatch.core.quantify import labelled_sample
+    from stormwatch.core.labelled import labelled_sample
 
     truth = np.array([1, 0, 0, 1, 0, 0, 0, 1, 0, 0] * 20)  # 30% of 200
     # Perfect probabilities: slope 1, no residual, the set's share exactly.
@@ -207,7 +207,7 @@ def test_labelled_sample_is_unbiased_where_the_classifier_is_shifted():
     # Probabilities that over-state the share by 0.1 (a crowd unlike the
     # validation data): PCC is off by 0.1; the labelled sample corrects it and its 95%
     # intervals hold the truth about 95% of the time.
-    from stormwatch.core.quantify import labelled_sample
+    from stormwatch.core.labelled import labelled_sample
 
     rng = np.random.default_rng(3)
     errors, covered = [], []
@@ -257,7 +257,8 @@ def _classifier_like(rng, truth, shift=0.0):
 
 
 def test_labelled_groups_average_to_the_whole_sets_estimate():
-    from stormwatch.core.quantify import labelled_groups, labelled_sample, pacc
+    from stormwatch.core.labelled import labelled_groups, labelled_sample
+    from stormwatch.core.quantify import pacc
 
     rng = np.random.default_rng(11)
     truth = rng.random(900) < np.repeat([0.2, 0.5, 0.8], 300)
@@ -294,7 +295,7 @@ def test_labelled_groups_follow_each_window_where_the_share_moves():
     # estimate is unbiased and its interval holds the truth about 95% of the time. (A
     # curve of P(label | probability) fitted on the labelled posts missed by 0.10 at the
     # edges here: the share moving between windows changes that curve.)
-    from stormwatch.core.quantify import labelled_groups
+    from stormwatch.core.labelled import labelled_groups
 
     rng = np.random.default_rng(5)
     groups = np.repeat([0, 1, 2], 1000)

@@ -6,7 +6,7 @@ are about (the same filters as `analyze`), in random order, into a sheet with an
 column per label. People fill in 1 or 0 from the top (skipping only blank rows at the end:
 leaving out the hard ones would bias the sample), and `analyze --crowd-labels sheet.csv`
 estimates those labels' shares from the sheet and every post's probability together
-(`core.quantify.labelled_sample`). `eval quantify` measures it (rows `labelled100`, ...).
+(`core.labelled.labelled_sample`). `eval quantify` measures it (rows `labelled100`, ...).
 The sheet records the size of the set it was drawn from: a set that grew since is refused
 (so the live console, whose set keeps growing, takes no sheet).
 """
@@ -20,8 +20,9 @@ from pathlib import Path
 
 import numpy as np
 
+from stormwatch.core.labelled import labelled_groups, labelled_sample
 from stormwatch.core.labels import Layout
-from stormwatch.core.quantify import Prevalence, binary_views, labelled_groups, labelled_sample
+from stormwatch.core.quantify import Prevalence, binary_views
 from stormwatch.export import spreadsheet_cell
 from stormwatch.store.base import ModelRef, Scored
 from stormwatch.store.sqlite import SQLiteStore
@@ -177,7 +178,7 @@ def crowd_groups(
     scored: Scored, layout: Layout, crowd: CrowdLabels, groups: np.ndarray
 ) -> dict[str, list[Prevalence | None]]:
     """Per group (e.g. time window) of the posts, the estimate of every label the sheet
-    has labels for (`core.quantify.labelled_groups`)."""
+    has labels for (`core.labelled.labelled_groups`)."""
     return {
         label: labelled_groups(scores, index, truth, groups)
         for label, (scores, index, truth) in _labelled(scored, layout, crowd).items()

@@ -16,12 +16,12 @@ from typing import Any
 
 import numpy as np
 
+from stormwatch.core.labelled import labelled_sample
 from stormwatch.core.quantify import (
     METHODS,
     TASK_METHODS,
     binary_views,
     estimate_view,
-    labelled_sample,
     task_views,
 )
 from stormwatch.datasets import load_split

@@ -56,7 +56,7 @@ class Prevalence:
         }
 
 
-def _clip(x: float) -> float:
+def clip_share(x: float) -> float:
     return float(min(1.0, max(0.0, x)))
 
 
@@ -142,7 +142,7 @@ def emq(
             prior = new_prior
             break
         prior = new_prior
-    return _clip(prior)
+    return clip_share(prior)
 
 
 ESTIMATORS: dict[str, Callable[..., float]] = {
@@ -284,7 +284,7 @@ def estimate(
         raise ValueError(f"unknown method {method!r}; use one of {', '.join(METHODS)}")
     if len(scores) == 0:
         return Prevalence(0.0, 0.0, 1.0, method, 0)
-    point = _clip(ESTIMATORS[method](scores, decisions, ref))
+    point = clip_share(ESTIMATORS[method](scores, decisions, ref))
     cells = Cells.of(scores, decisions)
     return _with_interval(method, cells, point, ref, confidence, replicates, seed)
 
@@ -306,7 +306,7 @@ def estimate_cells(
         raise ValueError(f"unknown method {method!r}; use one of {', '.join(METHODS)}")
     if cells.counts.sum() == 0:
         return Prevalence(0.0, 0.0, 1.0, method, 0)
-    point = _clip(_weighted(ESTIMATORS[method], cells, cells.counts, ref))
+    point = clip_share(_weighted(ESTIMATORS[method], cells, cells.counts, ref))
     return _with_interval(method, cells, point, ref, confidence, replicates, seed, floor)
 
 
@@ -314,7 +314,7 @@ def point_cells(method: str, cells: Cells, ref: Reference | None = None) -> floa
     """Just the point estimate of `estimate_cells` (no bootstrap)."""
     if cells.counts.sum() == 0:
         return 0.0
-    return _clip(_weighted(ESTIMATORS[method], cells, cells.counts, ref))
+    return clip_share(_weighted(ESTIMATORS[method], cells, cells.counts, ref))
 
 
 def _with_interval(
@@ -358,14 +358,19 @@ def _percentile(
     low, high = np.quantile(draws, [tail, 1 - tail])
     if floor is not None:
         low, high = min(low, floor[0]), max(high, floor[1])
-    return Prevalence(point, min(_clip(low), point), max(_clip(high), point), method, n)
+    return Prevalence(point, min(clip_share(low), point), max(clip_share(high), point), method, n)
+
+
+def two_sided_z(confidence: float) -> float:
+    """The normal quantile of a two-sided interval at `confidence` (1.96 at 0.95)."""
+    from statistics import NormalDist
+
+    return NormalDist().inv_cdf(1 - (1 - confidence) / 2)
 
 
 def wilson(share: float, n: int, confidence: float = 0.95) -> tuple[float, float]:
     """Wilson score interval for a proportion observed as `share` of `n`."""
-    from statistics import NormalDist
-
-    z = NormalDist().inv_cdf(1 - (1 - confidence) / 2)
+    z = two_sided_z(confidence)
     denominator = 1 + z * z / n
     centre = (share + z * z / (2 * n)) / denominator
     half = z * np.sqrt(share * (1 - share) / n + z * z / (4 * n * n)) / denominator
@@ -444,138 +449,12 @@ def estimate_task(
     n = len(winners)
     if n == 0:
         return Prevalence(0.0, 0.0, 1.0, "macc", 0)
-    point = _clip(macc(winners, positive, ref))
+    point = clip_share(macc(winners, positive, ref))
     counts = np.bincount(winners, minlength=ref.classes).astype(np.float64)
     rng = np.random.default_rng(seed)
     observed = rng.multinomial(n, counts / n, size=replicates) / n
     draws = _solve_shares(_reference_confusions(ref, replicates), observed)[:, positive]
     return _percentile(draws, point, confidence, "macc", n)
-
-
-# --- a labelled sample of the crowd itself ---------------------------------------------
-
-
-def labelled_sample(
-    scores: np.ndarray,
-    labelled: np.ndarray,
-    truth: np.ndarray,
-    confidence: float = 0.95,
-) -> Prevalence:
-    """The share of a set of posts when people labelled a random sample of them (`labelled`:
-    indices into `scores`; `truth`: their 0/1 labels). A regression estimator, as in survey
-    sampling (and prediction-powered inference): every post's probability, corrected by
-    the mean of (truth - lambda * probability) on the labelled ones, lambda fitted there.
-    The correction is measured on this crowd, so no shift between the validation data and
-    the crowd can bias it; the interval is the sampling error of the labelled sample (a
-    normal interval with the finite-population correction: the estimand is this set's
-    share). With probabilities that say little, it is no worse than the labels alone."""
-    fit = _Regression.of(scores, labelled, truth)
-    n_all, n = len(scores), len(fit.f)
-    point = fit.slope * float(fit.f_all.mean()) + fit.correction
-    half = _z(confidence) * np.sqrt((1 - n / n_all) * fit.spread / n)
-    return Prevalence(_clip(point), _clip(point - half), _clip(point + half), "labelled", n_all)
-
-
-@dataclass(frozen=True, slots=True)
-class _Regression:
-    """y ~ slope * probability over a labelled sample, and what is left: the one fit both
-    the whole set's and every group's labelled-sample estimate use."""
-
-    f_all: np.ndarray
-    f: np.ndarray
-    slope: float
-    correction: float  # mean of (y - slope * f) over the labelled posts
-    spread: float  # variance of that residual
-
-    @classmethod
-    def of(cls, scores: np.ndarray, labelled: np.ndarray, truth: np.ndarray) -> _Regression:
-        labelled = np.asarray(labelled, dtype=np.int64)
-        y = np.asarray(truth, dtype=np.float64)
-        n = len(labelled)
-        if n < 2 or len(scores) < n:
-            raise ValueError("a labelled sample needs at least 2 posts, all of them in the set")
-        f_all = scores.astype(np.float64)
-        f = f_all[labelled]
-        var_f = float(f.var(ddof=1))
-        slope = float(np.cov(y, f)[0, 1] / var_f) if var_f > 1e-12 else 0.0
-        slope = min(max(slope, 0.0), 2.0)  # a probability that predicts backwards is not used
-        residual = y - slope * f
-        # A sample whose labels all agree still leaves doubt: at least the spread of a
-        # sample with one post the other way (the rule of three, in spirit).
-        spread = max(float(residual.var(ddof=1)), 1.0 / (n * n))
-        return cls(f_all, f, slope, float(residual.mean()), spread)
-
-
-def _z(confidence: float) -> float:
-    from statistics import NormalDist
-
-    return NormalDist().inv_cdf(1 - (1 - confidence) / 2)
-
-
-def labelled_groups(
-    scores: np.ndarray,
-    labelled: np.ndarray,
-    truth: np.ndarray,
-    groups: np.ndarray,
-    confidence: float = 0.95,
-    replicates: int = 300,
-    seed: int = 0,
-) -> list[Prevalence | None]:
-    """Each group's share (`groups`: a number 0..G-1 per post, e.g. its time window) from one
-    labelled random sample of the whole set: the set's estimate (`labelled_sample`) plus
-    the group's mean probability minus the set's, divided by the gap between the mean
-    probability of labelled positives and of labelled negatives.
-
-    Why this form: a window seldom holds enough labelled posts for an estimate of its own,
-    and the share moves between windows (that is what a hijack is), which changes what a
-    probability means there — P(label | probability) does not carry over from the whole
-    set to a window, while the scores of positive and of negative posts do (PACC's
-    assumption, with the gap measured on this crowd instead of the validation data). The
-    groups average, post-weighted, to the set's estimate. Interval: a percentile bootstrap
-    that redraws the labelled posts (both fits) and each group's posts together; None for
-    a group without posts."""
-    labelled = np.asarray(labelled, dtype=np.int64)
-    y = np.asarray(truth, dtype=np.float64)
-    f_all = np.asarray(scores, dtype=np.float64)
-    groups = np.asarray(groups, dtype=np.int64)
-    size = int(groups.max()) + 1 if len(groups) else 0
-    posts = np.bincount(groups, minlength=size)
-    means = np.bincount(groups, weights=f_all, minlength=size) / np.maximum(posts, 1)
-    mean_all = float(f_all.mean())
-
-    def direct_and_gap(f: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Rows of labelled (probability, truth) -> the set's estimate and the score gap."""
-        centred = f - f.mean(axis=1, keepdims=True)
-        var_f = (centred**2).sum(axis=1)
-        cov = (centred * (t - t.mean(axis=1, keepdims=True))).sum(axis=1)
-        slope = np.clip(np.where(var_f > 1e-12, cov / np.maximum(var_f, 1e-12), 0.0), 0, 2)
-        direct = slope * mean_all + (t - slope[:, None] * f).mean(axis=1)
-        positives, negatives = t.sum(axis=1), (1 - t).sum(axis=1)
-        tpr = np.where(positives > 0, (f * t).sum(axis=1) / np.maximum(positives, 1), 1.0)
-        fpr = np.where(negatives > 0, (f * (1 - t)).sum(axis=1) / np.maximum(negatives, 1), 0.0)
-        return direct, np.maximum(tpr - fpr, 1e-3)
-
-    direct, gap = direct_and_gap(f_all[labelled][None, :], y[None, :])
-    rng = np.random.default_rng(seed)
-    index = rng.integers(0, len(labelled), (replicates, len(labelled)))
-    direct_b, gap_b = direct_and_gap(f_all[labelled][index], y[index])
-    tail = (1 - confidence) / 2
-    out: list[Prevalence | None] = []
-    for g in range(size):
-        if not posts[g]:
-            out.append(None)
-            continue
-        point = _clip(float(direct[0] + (means[g] - mean_all) / gap[0]))
-        member = f_all[groups == g]
-        mean_b = member[rng.integers(0, len(member), (replicates, len(member)))].mean(axis=1)
-        draws = direct_b + (mean_b - mean_all) / gap_b
-        low, high = np.quantile(draws, [tail, 1 - tail])
-        out.append(
-            Prevalence(
-                point, min(_clip(low), point), max(_clip(high), point), "labelled", int(posts[g])
-            )
-        )
-    return out
 
 
 # --- binary views of a multi-task classifier's output -------------------------------------
