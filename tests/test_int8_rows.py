@@ -112,3 +112,16 @@ def test_a_row_never_changes_another_rows_result(models, tmp_path):
 def test_a_graph_without_block_products_is_refused():
     with pytest.raises(ValueError, match="quantise the weights in blocks first"):
         int8_rows(_fp32_graph(np.random.default_rng(1)))
+
+
+def test_requantise_without_a_four_bit_model_says_what_to_copy(tmp_path):
+    from click.testing import CliRunner
+
+    from stormwatch.cli import main
+
+    out = tmp_path / "artifact"
+    args = ["train", "--tier", "accurate", "--requantise", "--work", str(tmp_path / "work")]
+    result = CliRunner().invoke(main, [*args, "--out", str(out)])
+    assert result.exit_code == 1
+    assert "model.w4.onnx is missing" in result.output and "git show" in result.output
+    assert not out.exists()  # nothing half-written

@@ -129,7 +129,10 @@ def train(
             shutil.rmtree(work, ignore_errors=True)
         if not requantise:
             train_accurate(root, work, Schedule(steps=steps), log=err.print)
-        finalize(root, work, out, log=err.print, requantise=requantise)
+        try:
+            finalize(root, work, out, log=err.print, requantise=requantise)
+        except FileNotFoundError as exc:
+            raise click.ClickException(str(exc)) from None
     if out == artifact_dir(tier):
         err.print("evaluating the new artifact for its model card ...")
         report = run_eval(root, (tier,), log=err.print)

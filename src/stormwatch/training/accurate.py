@@ -283,17 +283,17 @@ def finalize(
     from stormwatch.models.onnx_tier import OnnxTier
     from stormwatch.training.fast import choose_decision
 
+    if requantise and not (work / "model.w4.onnx").is_file():
+        raise FileNotFoundError(
+            f"{work / 'model.w4.onnx'} is missing: copy the 4-bit model there first "
+            "(e.g. 1.0.0's: git show 4781892:src/stormwatch/models/accurate/model.onnx)"
+        )
     out.mkdir(parents=True, exist_ok=True)
     source = _source(work, out) if requantise else None
     if not (requantise and (out / "tokenizer.json").is_file()):
         _, _, package = train_extra("the accurate tier")
         shutil.copyfile(package.get_model_path() / "tokenizer.json", out / "tokenizer.json")
     if requantise:
-        if not (work / "model.w4.onnx").is_file():
-            raise FileNotFoundError(
-                f"{work / 'model.w4.onnx'} is missing: copy the 4-bit model there first "
-                "(e.g. 1.0.0's: git show 4781892:src/stormwatch/models/accurate/model.onnx)"
-            )
         integer_rows(work)
         variants, reference = ("w4", "w4r8"), "w4"
     else:
