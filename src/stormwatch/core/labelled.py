@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from stormwatch.core.quantify import Prevalence, clip_share, two_sided_z
+from stormwatch.core.quantify import Cells, Prevalence, clip_share, two_sided_z
 
 
 def labelled_sample(
@@ -119,8 +119,11 @@ def labelled_groups(
             out.append(None)
             continue
         point = clip_share(float(direct[0] + (means[g] - mean_all) / gap[0]))
-        member = f_all[groups == g]
-        mean_b = member[rng.integers(0, len(member), (replicates, len(member)))].mean(axis=1)
+        # The window's posts resampled through their histogram: one multinomial draw per
+        # replicate, whatever the window's size.
+        cells = Cells.of(f_all[groups == g], np.zeros(int(posts[g]), dtype=bool))
+        counts = rng.multinomial(int(posts[g]), cells.counts / cells.counts.sum(), replicates)
+        mean_b = counts @ cells.scores / posts[g]
         draws = direct_b + (mean_b - mean_all) / gap_b
         low, high = np.quantile(draws, [tail, 1 - tail])
         out.append(
