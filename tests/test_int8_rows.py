@@ -90,6 +90,35 @@ def test_rewritten_graph_multiplies_in_integers_and_agrees(models):
     assert 0 < error < 0.02
 
 
+def test_each_product_is_exactly_int8_rows_times_int8_columns(models):
+    """Exactly the integer product of each row rounded to its own scale and the int8
+    columns that `column_int8(block_weights(...))` gives, scaled back."""
+    from stormwatch.training.int8_rows import column_int8
+
+    four, _ = models
+    initializers = {i.name: numpy_helper.to_array(i) for i in four.graph.initializer}
+    node = next(n for n in four.graph.node if n.op_type == "MatMulNBits" and n.input[0] == "x")
+    only_first = helper.make_graph(
+        [node],
+        "first",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["rows", K])],
+        [helper.make_tensor_value_info(node.output[0], TensorProto.FLOAT, ["rows", HIDDEN])],
+        [i for i in four.graph.initializer if i.name in node.input],
+    )
+    rewritten = int8_rows(helper.make_model(only_first, opset_imports=list(four.opset_import)))
+    session = ort.InferenceSession(
+        rewritten.SerializeToString(), providers=["CPUExecutionProvider"]
+    )
+    x = np.random.default_rng(9).normal(0, 1, (6, K)).astype(np.float32)
+    got = session.run([node.output[0]], {"x": x})[0]
+    weights, column_scale = column_int8(block_weights(node, initializers))
+    row_scale = np.maximum(np.abs(x).max(axis=1) / np.float32(127), np.float32(1e-8))
+    steps = np.clip(np.round(x / row_scale[:, None]), -128, 127).astype(np.int64)
+    product = (steps @ weights.astype(np.int64)).astype(np.float32)
+    expected = product * row_scale[:, None] * column_scale
+    np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-6)
+
+
 def test_a_row_never_changes_another_rows_result(models, tmp_path):
     """Per-tensor dynamic quantisation (quantize_dynamic) fails this: one loud token coarsens
     every other token's rounding. The rewrite scales each row on its own."""
@@ -125,3 +154,34 @@ def test_requantise_without_a_four_bit_model_says_what_to_copy(tmp_path):
     assert result.exit_code == 1
     assert "model.w4.onnx is missing" in result.output and "git show" in result.output
     assert not out.exists()  # nothing half-written
+
+
+def test_a_requantised_artifact_names_the_release_it_came_from(tmp_path):
+    """The source version and the fine-tuning's package versions come from the release in
+    `out` (its model is the 4-bit one), or from an earlier requantisation of the same model;
+    from anything else, the version is unknown."""
+    from stormwatch.models.artifact import digest, write_config
+    from stormwatch.training.accurate import _source
+
+    work, out = tmp_path / "work", tmp_path / "out"
+    work.mkdir()
+    out.mkdir()
+    (work / "model.w4.onnx").write_bytes(b"four-bit model")
+    sha = digest(work / "model.w4.onnx")
+    versions = {"torch": "2.13.0+cpu", "transformers": "5.24.0", "onnxruntime": "1.32.0"}
+    fine_tuning = {"torch": "2.13.0+cpu", "transformers": "5.24.0"}
+    write_config(out, {"version": "1.0.0", "files": {"model.onnx": sha}, "versions": versions})
+    assert _source(work, out) == {"model.w4.onnx": sha, "version": "1.0.0", "versions": fine_tuning}
+    earlier = {"model.w4.onnx": sha, "version": "1.0.0"}
+    write_config(
+        out,
+        {
+            "version": "1.1.0",
+            "files": {"model.onnx": "other"},
+            "source": earlier,
+            "versions": versions,
+        },
+    )
+    assert _source(work, out)["version"] == "1.0.0"
+    write_config(out, {"version": "2.0.0", "files": {"model.onnx": "other"}, "versions": versions})
+    assert _source(work, out) == {"model.w4.onnx": sha, "version": None, "versions": {}}

@@ -256,12 +256,14 @@ def _source(work: Path, out: Path) -> dict[str, Any]:
     source: dict[str, Any] = {"model.w4.onnx": sha, "version": None, "versions": {}}
     if (out / "config.json").is_file():
         release = read_config(out)
+        fine_tuning = {
+            k: v for k, v in release.get("versions", {}).items() if k in ("torch", "transformers")
+        }
         if release.get("files", {}).get("model.onnx") == sha:
-            source["version"] = release["version"]
-            fine_tuning = ("torch", "transformers")
-            source["versions"] = {
-                k: v for k, v in release.get("versions", {}).items() if k in fine_tuning
-            }
+            source |= {"version": release["version"], "versions": fine_tuning}
+        elif release.get("source", {}).get("model.w4.onnx") == sha:
+            # `out` holds an earlier requantisation of the same model: the same source.
+            source |= {"version": release["source"]["version"], "versions": fine_tuning}
     return source
 
 
