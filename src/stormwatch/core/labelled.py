@@ -35,10 +35,20 @@ def labelled_sample(
     )
 
 
+def _fits(f: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rows of labelled (probability, truth), one sample per row -> each row's slope of
+    truth on probability (kept within 0..2: a probability that predicts backwards is not
+    used) and its correction, the mean of (truth - slope * probability)."""
+    centred = f - f.mean(axis=1, keepdims=True)
+    var_f = (centred**2).sum(axis=1) / (f.shape[1] - 1)
+    cov = (centred * (t - t.mean(axis=1, keepdims=True))).sum(axis=1) / (f.shape[1] - 1)
+    slope = np.clip(np.where(var_f > 1e-12, cov / np.maximum(var_f, 1e-12), 0.0), 0.0, 2.0)
+    return slope, (t - slope[:, None] * f).mean(axis=1)
+
+
 @dataclass(frozen=True, slots=True)
 class _Regression:
-    """y ~ slope * probability over a labelled sample, and what is left: the one fit both
-    the whole set's and every group's labelled-sample estimate use."""
+    """y ~ slope * probability over a labelled sample, and the spread of what is left."""
 
     f_all: np.ndarray
     f: np.ndarray
@@ -55,9 +65,8 @@ class _Regression:
             raise ValueError("a labelled sample needs at least 2 posts, all of them in the set")
         f_all = scores.astype(np.float64)
         f = f_all[labelled]
-        var_f = float(f.var(ddof=1))
-        slope = float(np.cov(y, f)[0, 1] / var_f) if var_f > 1e-12 else 0.0
-        slope = min(max(slope, 0.0), 2.0)  # a probability that predicts backwards is not used
+        slopes, _ = _fits(f[None, :], y[None, :])
+        slope = float(slopes[0])
         residual = y - slope * f
         # A sample whose labels all agree still leaves doubt: at least the spread of a
         # sample with one post the other way (the rule of three, in spirit).
@@ -98,11 +107,8 @@ def labelled_groups(
 
     def direct_and_gap(f: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Rows of labelled (probability, truth) -> the set's estimate and the score gap."""
-        centred = f - f.mean(axis=1, keepdims=True)
-        var_f = (centred**2).sum(axis=1)
-        cov = (centred * (t - t.mean(axis=1, keepdims=True))).sum(axis=1)
-        slope = np.clip(np.where(var_f > 1e-12, cov / np.maximum(var_f, 1e-12), 0.0), 0, 2)
-        direct = slope * mean_all + (t - slope[:, None] * f).mean(axis=1)
+        slope, correction = _fits(f, t)
+        direct = slope * mean_all + correction  # labelled_sample's point, per row
         positives, negatives = t.sum(axis=1), (1 - t).sum(axis=1)
         tpr = np.where(positives > 0, (f * t).sum(axis=1) / np.maximum(positives, 1), 1.0)
         fpr = np.where(negatives > 0, (f * (1 - t)).sum(axis=1) / np.maximum(negatives, 1), 0.0)
