@@ -60,8 +60,9 @@ def models():
     return four, int8_rows(four)
 
 
-def test_unpacked_blocks_are_what_onnxruntime_multiplies_by(models):
-    four, _ = models
+def _first_product(four: onnx.ModelProto) -> tuple:
+    """The 4-bit graph's first product alone, as a model of its own: (node, its weights'
+    initializers by name, the model)."""
     initializers = {i.name: numpy_helper.to_array(i) for i in four.graph.initializer}
     node = next(n for n in four.graph.node if n.op_type == "MatMulNBits" and n.input[0] == "x")
     only_first = helper.make_graph(
@@ -71,7 +72,11 @@ def test_unpacked_blocks_are_what_onnxruntime_multiplies_by(models):
         [helper.make_tensor_value_info(node.output[0], TensorProto.FLOAT, ["rows", HIDDEN])],
         [i for i in four.graph.initializer if i.name in node.input],
     )
-    model = helper.make_model(only_first, opset_imports=list(four.opset_import))
+    return node, initializers, helper.make_model(only_first, opset_imports=list(four.opset_import))
+
+
+def test_unpacked_blocks_are_what_onnxruntime_multiplies_by(models):
+    node, initializers, model = _first_product(models[0])
     session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
     # The identity's products are the weight matrix itself.
     dequantised = session.run([node.output[0]], {"x": np.eye(K, dtype=np.float32)})[0]
@@ -95,17 +100,8 @@ def test_each_product_is_exactly_int8_rows_times_int8_columns(models):
     columns that `column_int8(block_weights(...))` gives, scaled back."""
     from stormwatch.training.int8_rows import column_int8
 
-    four, _ = models
-    initializers = {i.name: numpy_helper.to_array(i) for i in four.graph.initializer}
-    node = next(n for n in four.graph.node if n.op_type == "MatMulNBits" and n.input[0] == "x")
-    only_first = helper.make_graph(
-        [node],
-        "first",
-        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["rows", K])],
-        [helper.make_tensor_value_info(node.output[0], TensorProto.FLOAT, ["rows", HIDDEN])],
-        [i for i in four.graph.initializer if i.name in node.input],
-    )
-    rewritten = int8_rows(helper.make_model(only_first, opset_imports=list(four.opset_import)))
+    node, initializers, model = _first_product(models[0])
+    rewritten = int8_rows(model)
     session = ort.InferenceSession(
         rewritten.SerializeToString(), providers=["CPUExecutionProvider"]
     )
