@@ -181,3 +181,47 @@ def test_a_requantised_artifact_names_the_release_it_came_from(tmp_path):
     assert _source(work, out)["version"] == "1.0.0"
     write_config(out, {"version": "2.0.0", "files": {"model.onnx": "other"}, "versions": versions})
     assert _source(work, out) == {"model.w4.onnx": sha, "version": None, "versions": {}}
+
+
+def test_word_embeddings_in_four_bit_blocks_look_up_what_the_int8_table_held(tmp_path):
+    """`finalize` stores the word embeddings as int8 (quantize_dynamic on Gather); the
+    rewrite keeps them in 4-bit blocks of 32 per row: every lookup within half a 4-bit step
+    of the int8 table's value, at about half the size."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    from stormwatch.training.int8_rows import EMBEDDING_BLOCK, four_bit_embeddings
+
+    vocabulary, width = 300, 64
+    table = np.random.default_rng(4).normal(0, 0.1, (vocabulary, width)).astype(np.float32)
+    graph = helper.make_graph(
+        [helper.make_node("Gather", ["word_embeddings.weight", "ids"], ["y"], name="words")],
+        "lookup",
+        [helper.make_tensor_value_info("ids", TensorProto.INT64, ["batch", "tokens"])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", "tokens", width])],
+        [numpy_helper.from_array(table, "word_embeddings.weight")],
+    )
+    onnx.save(
+        helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), tmp_path / "f.onnx"
+    )
+    quantize_dynamic(
+        tmp_path / "f.onnx",
+        tmp_path / "g8.onnx",
+        weight_type=QuantType.QInt8,
+        op_types_to_quantize=["Gather"],
+    )
+    int8 = onnx.load(tmp_path / "g8.onnx")
+    four = four_bit_embeddings(int8)
+    assert [n.op_type for n in four.graph.node] == ["GatherBlockQuantized"]
+    ids = np.array([[0, 5, 299], [17, 17, 3]], dtype=np.int64)
+    runs = [
+        ort.InferenceSession(m.SerializeToString(), providers=["CPUExecutionProvider"]).run(
+            ["y"], {"ids": ids}
+        )[0]
+        for m in (int8, four)
+    ]
+    held = runs[0].reshape(2, 3, width // EMBEDDING_BLOCK, EMBEDDING_BLOCK)
+    half_step = np.abs(held).max(axis=-1, keepdims=True) / 7 / 2
+    assert np.all(np.abs(runs[1].reshape(held.shape) - held) <= half_step + 1e-6)
+    assert np.abs(runs[1] - runs[0]).max() > 0
+    size = sum(len(i.raw_data) for i in four.graph.initializer)
+    assert size < 0.7 * sum(len(i.raw_data) for i in int8.graph.initializer)

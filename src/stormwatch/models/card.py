@@ -171,7 +171,7 @@ ARITHMETIC = {
     "w4r8": "the 4-bit block weights re-quantised to int8 per output column and every "
     "token's activations rounded to int8 with a scale of their own, multiplied in integers "
     "(training/int8_rows.py): a post's probabilities do not depend on the posts batched "
-    "with it.",
+    "with it; the word embeddings in 4-bit blocks of 32.",
 }
 
 

@@ -238,12 +238,14 @@ def quantise(work: Path) -> None:
 
 
 def integer_rows(work: Path) -> None:
-    """model.w4.onnx -> model.w4r8.onnx (see training/int8_rows.py)."""
+    """model.w4.onnx -> model.w4r8.onnx: int8 products with a scale per token row, and the
+    word embeddings in 4-bit blocks (see training/int8_rows.py)."""
     import onnx
 
-    from stormwatch.training.int8_rows import int8_rows
+    from stormwatch.training.int8_rows import four_bit_embeddings, int8_rows
 
-    onnx.save(int8_rows(onnx.load(str(work / "model.w4.onnx"))), str(work / "model.w4r8.onnx"))
+    rewritten = four_bit_embeddings(int8_rows(onnx.load(str(work / "model.w4.onnx"))))
+    onnx.save(rewritten, str(work / "model.w4r8.onnx"))
 
 
 def _source(work: Path, out: Path) -> dict[str, Any]:
