@@ -54,3 +54,15 @@ def test_card_of_a_tier_without_a_recorded_arithmetic_says_nothing_of_it():
     config = read_config(artifact_dir("fast"))
     assert "weights" not in config
     assert "**Arithmetic.**" not in render_card(config, _report())
+
+
+def test_card_names_each_teacher_and_its_heads():
+    config = read_config(artifact_dir("fast"))
+    first = dict(config["distillation"], teacher="accurate 1.0.0", heads=["hate"])
+    config["distillation"] = dict(first, teacher="accurate 9.9.9", heads=["offensive"])
+    config["distillation"]["earlier"] = first
+    card = render_card(config, _report())
+    assert card.count("**Distillation.**") == 2
+    assert "The accurate 9.9.9 tier labelled" in card and "The accurate 1.0.0 tier" in card
+    hate = next(t for t in config["tasks"] if t["name"] == "hate")
+    assert f"points on validation: hate ({hate['distilled_posts']:,} posts)." in card

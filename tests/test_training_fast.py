@@ -108,3 +108,19 @@ def test_teacher_rows_leave_out_own_texts_and_weigh_each_post_by_its_probabiliti
     np.testing.assert_allclose(
         hate_weights.reshape(2, 3).sum(axis=0), DISTIL_WEIGHT * np.ones(3), rtol=1e-6
     )
+
+
+def test_the_distillation_record_names_the_teacher_of_each_distilled_head():
+    from stormwatch.training.fast import _distillation_record
+
+    new = {"teacher": "accurate 1.1.0", "teacher_digest": "b"}
+    base = {"teacher": "accurate 1.0.0", "teacher_digest": "a"}
+    # Heads kept from the base learnt from its teacher, not from this build's.
+    assert _distillation_record(new, base, [], ["hate"]) == dict(base, heads=["hate"])
+    both = _distillation_record(new, base, ["emotion"], ["hate"])
+    assert both["teacher"] == "accurate 1.1.0" and both["heads"] == ["emotion"]
+    assert both["earlier"] == dict(base, heads=["hate"])
+    same = _distillation_record(new, dict(base, teacher_digest="b"), ["emotion"], ["hate"])
+    assert same == dict(new, heads=["emotion", "hate"])
+    assert _distillation_record(new, None, [], []) == dict(new, heads=[])
+    assert _distillation_record(None, base, [], []) is None

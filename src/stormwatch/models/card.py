@@ -192,21 +192,27 @@ def _arithmetic_lines(config: dict[str, Any]) -> list[str]:
 
 
 def _distillation_lines(config: dict[str, Any]) -> list[str]:
-    """Which heads also learnt from the teacher's labels of unlabelled tweets, if any."""
+    """Which heads also learnt from a teacher's labels of unlabelled tweets, and which
+    teacher (heads kept from an earlier build may have had another), if any."""
     distillation = config.get("distillation")
     if not distillation:
         return []
-    used = [t for t in config["tasks"] if t.get("distilled_posts")]
-    heads = ", ".join(f"{t['name']} ({t['distilled_posts']:,} posts)" for t in used) or "none"
-    return [
-        "",
-        f"**Distillation.** The {distillation['teacher']} tier labelled "
-        f"{distillation['posts']:,} unlabelled tweets",
-        f"({distillation['source']}). A TweetEval head kept them (each post once per class,",
-        f"weighted {distillation['weight']} x the teacher's probability) only where that beat "
-        f"the plain head by {distillation['margin']}",
-        f"points on validation: {heads}.",
-    ]
+    posts = {t["name"]: t.get("distilled_posts", 0) for t in config["tasks"]}
+    lines = [""]
+    for record in (distillation, distillation.get("earlier")):
+        if not record:
+            continue
+        names = record.get("heads", [n for n, k in posts.items() if k])
+        heads = ", ".join(f"{n} ({posts[n]:,} posts)" for n in names if posts.get(n)) or "none"
+        lines += [
+            f"**Distillation.** The {record['teacher']} tier labelled "
+            f"{record['posts']:,} unlabelled tweets",
+            f"({record['source']}). A TweetEval head kept them (each post once per class,",
+            f"weighted {record['weight']} x the teacher's probability) only where that beat "
+            f"the plain head by {record['margin']}",
+            f"points on validation: {heads}.",
+        ]
+    return lines
 
 
 def tier_figures(tier: str, report: dict[str, Any]) -> dict[str, Any]:

@@ -319,8 +319,6 @@ def train_fast(
         teacher, distillation = build_teacher(
             root, teacher_cache or checkpoints, featurizer, idf, log
         )
-    elif kept:
-        distillation = base_config.get("distillation")
     heads: dict[str, dict[str, Any]] = dict(kept)
     for task in (t for t in stage_one if t not in kept):
         heads[task] = _checkpointed(
@@ -340,6 +338,12 @@ def train_fast(
             lambda t=task, d=dense: train_task(t, featurizer, idf, root, log, dense=d),
         )
 
+    distillation = _distillation_record(
+        distillation,
+        base_config.get("distillation") if kept else None,
+        [t for t in tasks if t not in kept and heads[t]["n_distilled"]],
+        [t for t in kept if heads[t]["n_distilled"]],
+    )
     dim = featurizer.dim
     weights = np.concatenate([heads[t]["weights"][:dim] for t in tasks], axis=1)
     intercept = np.concatenate([heads[t]["intercept"] for t in tasks])
@@ -444,6 +448,25 @@ def _heads_of(
     if missing:
         raise ValueError(f"{folder} has no head for {', '.join(sorted(missing))}")
     return heads, model.idf, model.config
+
+
+def _distillation_record(
+    new: dict[str, Any] | None,
+    base: dict[str, Any] | None,
+    retrained: list[str],
+    kept: list[str],
+) -> dict[str, Any] | None:
+    """The teacher record of the heads that learnt from one: this build's teacher for the
+    heads it trained, the base's for heads kept from it (both when they differ)."""
+    if new and base and kept and new["teacher_digest"] != base["teacher_digest"]:
+        if retrained:
+            return dict(new, heads=retrained, earlier=dict(base, heads=kept))
+        return dict(base, heads=kept)
+    if new:
+        return dict(new, heads=retrained + kept)
+    if base and kept:
+        return dict(base, heads=kept)
+    return None
 
 
 def _checkpointed(
