@@ -66,3 +66,26 @@ def test_card_names_each_teacher_and_its_heads():
     assert "The accurate 9.9.9 tier labelled" in card and "The accurate 1.0.0 tier" in card
     hate = next(t for t in config["tasks"] if t["name"] == "hate")
     assert f"points on validation: hate ({hate['distilled_posts']:,} posts)." in card
+
+
+def test_card_says_how_the_question_heads_were_chosen_and_which_heads_are_isotonic():
+    config = read_config(artifact_dir("fast"))
+    card = render_card(config, _report())
+    entry = next(t for t in config["tasks"] if t["name"] == "question")
+    posts = entry["cross_validated"]["posts"]
+    assert f"`genuine_question`, {posts:,} and {posts:,} hand-labelled posts (C, class" in card
+    assert "5-fold cross-validation over them" in card
+    isotonic = [t["name"] for t in config["tasks"] if t.get("isotonic")]
+    assert isotonic == ["question"]
+    assert "for question an isotonic map follows" in card
+    # An artifact of the earlier recipe: a validation split, temperature and bias only.
+    older = dict(
+        config,
+        tasks=[
+            {k: v for k, v in t.items() if k not in ("cross_validated", "isotonic")}
+            for t in config["tasks"]
+        ],
+    )
+    card = render_card(older, _report())
+    assert "hand-labelled posts to train on, and their validation posts (a seeded 80/20" in card
+    assert "(temperature + class bias)." in card and "isotonic" not in card

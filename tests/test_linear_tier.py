@@ -58,3 +58,17 @@ def test_threaded_halves_equal_single_pass(fast):
     np.testing.assert_allclose(
         fast.predict_proba(texts[:700])[5], fast.predict_proba(texts[5:6])[0], rtol=0, atol=1e-6
     )
+
+
+def test_the_question_heads_isotonic_map_is_applied_after_temperature(fast):
+    from stormwatch.core.calibration import Calibration, apply_scaling
+
+    entry = next(t for t in fast.config["tasks"] if t["name"] == "question")
+    texts = ["Why?", "Is it true", "great day", "what time does it open?", "so... who knew"]
+    logits = fast.logits(texts)[:, fast.layout.slices()["question"]]
+    proba = fast.predict_proba(texts)[:, fast.layout.slices()["question"]]
+    scaled = apply_scaling(logits, entry["temperature"], np.asarray(entry["calibration_bias"]))
+    expected = np.interp(scaled[:, 1], entry["isotonic"]["x"], entry["isotonic"]["y"])
+    np.testing.assert_allclose(proba[:, 1], expected, atol=1e-6)
+    np.testing.assert_allclose(proba, Calibration.from_config(entry).apply(logits), atol=1e-6)
+    assert np.abs(proba[:, 1] - scaled[:, 1]).max() > 0.01  # the map does move them

@@ -124,3 +124,45 @@ def test_the_distillation_record_names_the_teacher_of_each_distilled_head():
     assert same == dict(new, heads=["emotion", "hate"])
     assert _distillation_record(new, None, [], []) == dict(new, heads=[])
     assert _distillation_record(None, base, [], []) is None
+
+
+def test_a_cross_validated_head_ships_its_out_of_fold_predictions_and_keeps_them(tmp_path):
+    """The question head is chosen and calibrated on k-fold cross-validation over all its
+    labelled posts, then fitted on all of them: its validation predictions (what the
+    adjusted prevalence estimators read) must be the out-of-fold ones, never the shipped
+    model's own view of posts it was fitted on; a retrain of another head carries them."""
+    from stormwatch.core.calibration import log_loss
+    from stormwatch.datasets import question_splits
+    from stormwatch.models.artifact import read_npz
+
+    root = _small_root(tmp_path)
+    tasks = ("irony", "question")
+    built = train_fast(root, tmp_path / "a", tasks, lambda _: None, False)
+    splits = question_splits("question", rounds=("1",))
+    texts = splits["train"][0] + splits["val"][0]
+    labels = np.concatenate([splits["train"][1], splits["val"][1]])
+    entry = next(t for t in built["tasks"] if t["name"] == "question")
+    assert entry["cross_validated"] == {"folds": 5, "posts": len(labels)}
+    assert entry["train_size"] == len(labels)
+    validation = read_npz(tmp_path / "a" / "validation.npz")
+    # Same posts, in train-then-val order.
+    assert np.array_equal(validation["question.labels"], labels)
+    model = LinearTier(tmp_path / "a")
+    in_sample = model.predict_proba(texts)[:, model.layout.slices()["question"]]
+    out_of_fold = validation["question.proba"]
+    assert log_loss(out_of_fold, labels) > log_loss(in_sample, labels) + 0.02
+    # Irony (a large validation split) is not cross-validated: its predictions are the
+    # shipped model's on its validation posts.
+    assert "cross_validated" not in next(t for t in built["tasks"] if t["name"] == "irony")
+    retrained = train_fast(
+        _small_root(tmp_path / "more", n_train=600),
+        tmp_path / "b",
+        tasks,
+        lambda _: None,
+        False,
+        retrain=["irony"],
+        base=tmp_path / "a",
+    )
+    kept = read_npz(tmp_path / "b" / "validation.npz")
+    assert np.array_equal(kept["question.proba"], out_of_fold)
+    assert next(t for t in retrained["tasks"] if t["name"] == "question")["cross_validated"]

@@ -12,7 +12,7 @@ import numpy as np
 
 from stormwatch.core.calibration import apply_scaling, fit_scaling
 from stormwatch.core.labels import Classifier, decide
-from stormwatch.core.metrics import expected_calibration_error, official_score
+from stormwatch.core.metrics import expected_calibration_error, official_score, stratified_folds
 from stormwatch.datasets import (
     QUESTION_TASKS,
     TASKS,
@@ -103,10 +103,7 @@ def sarcasm_cross_validation(
     texts, labels, _ = load_isarcasm(root)
     features = model.featurizer.transform(normalize_all(texts), model.idf)
     rng = np.random.default_rng(seed)
-    fold_of = np.empty(len(labels), dtype=np.int64)
-    for cls in np.unique(labels):
-        members = rng.permutation(np.flatnonzero(labels == cls))
-        fold_of[members] = np.arange(len(members)) % folds
+    fold_of = stratified_folds(labels, folds, rng)
     predictions = np.empty(len(labels), dtype=np.int64)
     ece_parts: list[float] = []
     for k in range(folds):

@@ -48,3 +48,13 @@ def expected_calibration_error(proba: np.ndarray, y: np.ndarray, bins: int = 15)
         if members.any():
             total += members.sum() * abs(confidence[members].mean() - correct[members].mean())
     return float(total / len(y)) if len(y) else 0.0
+
+
+def stratified_folds(labels: np.ndarray, folds: int, rng: np.random.Generator) -> np.ndarray:
+    """Each post's fold (0..folds-1), every class dealt round the folds in a random order, so
+    each fold holds its share of every class."""
+    fold_of = np.empty(len(labels), dtype=np.int64)
+    for cls in np.unique(labels):
+        members = rng.permutation(np.flatnonzero(labels == cls))
+        fold_of[members] = np.arange(len(members)) % folds
+    return fold_of

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from stormwatch.core.calibration import apply_scaling
+from stormwatch.core.calibration import Calibration
 from stormwatch.core.labels import Layout, Task
 from stormwatch.models.artifact import read_config
 
@@ -31,13 +31,7 @@ class CalibratedTier:
                 for t in self.config["tasks"]
             )
         )
-        self._scaling = [
-            (
-                float(t.get("temperature", 1.0)),
-                np.asarray(t.get("calibration_bias", [0.0] * len(t["classes"])), np.float64),
-            )
-            for t in self.config["tasks"]
-        ]
+        self._calibration = [Calibration.from_config(t) for t in self.config["tasks"]]
 
     def logits(self, texts: Sequence[str]) -> np.ndarray:
         raise NotImplementedError
@@ -45,11 +39,11 @@ class CalibratedTier:
     def calibrate(self, logits: np.ndarray, tasks: Sequence[str] | None = None) -> np.ndarray:
         """Calibrated probabilities of every task (or only `tasks`; the rest stay 0)."""
         out = np.zeros_like(logits, dtype=np.float32)
-        for (temperature, bias), (task, block) in zip(
-            self._scaling, self.layout.slices().items(), strict=True
+        for calibration, (task, block) in zip(
+            self._calibration, self.layout.slices().items(), strict=True
         ):
             if tasks is None or task in tasks:
-                out[:, block] = apply_scaling(logits[:, block], temperature, bias)
+                out[:, block] = calibration.apply(logits[:, block])
         return out
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:

@@ -280,7 +280,7 @@ def finalize(
     release's model.onnx), derive w4r8 from it and compare the two, w4 as the reference."""
     import shutil
 
-    from stormwatch.core.calibration import apply_scaling, fit_scaling
+    from stormwatch.core.calibration import choose_calibration
     from stormwatch.core.metrics import official_score
     from stormwatch.datasets import TASKS, load_split
     from stormwatch.models.artifact import digest, package_versions, write_config, write_npz
@@ -332,14 +332,13 @@ def finalize(
         for task in tasks:
             texts, labels = val[task]
             logits = model.logits(texts)[:, slices[task]]
-            temperature, bias = fit_scaling(logits, labels)
-            proba = apply_scaling(logits, temperature, bias)
-            decision, score = choose_decision(proba, labels, TASKS[task].metric, bias)
+            calibration = choose_calibration(logits, labels)
+            proba = calibration.apply(logits)
+            decision, score = choose_decision(proba, labels, TASKS[task].metric, calibration.bias)
             plain = official_score(TASKS[task].metric, labels, proba.argmax(1), proba.shape[1])
             heads.append(
                 {
-                    "temperature": temperature,
-                    "calibration_bias": [float(b) for b in bias],
+                    **calibration.to_config(),
                     "decision": decision,
                     "validation_score": round(score, 2),
                     "validation_plain": round(plain, 2),

@@ -25,10 +25,15 @@ import scipy.sparse as sp
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 
-from stormwatch.core.calibration import apply_scaling, fit_scaling
+from stormwatch.core.calibration import (
+    Calibration,
+    apply_scaling,
+    choose_calibration,
+    fit_scaling,
+)
 from stormwatch.core.cues import CUE_NAMES, question_cues
 from stormwatch.core.features import HashedNgrams, fit_idf
-from stormwatch.core.metrics import official_score
+from stormwatch.core.metrics import official_score, stratified_folds
 from stormwatch.core.normalize import normalize_all
 from stormwatch.datasets import (
     TASKS,
@@ -45,7 +50,7 @@ from stormwatch.models.artifact import (
     write_npz,
 )
 
-VERSION = "1.3.0"
+VERSION = "1.4.0"
 # Second-stage heads: their features add the first-stage heads' calibrated probabilities
 # and the question cues to the n-grams.
 STACKED = ("question", "genuine_question")
@@ -62,6 +67,11 @@ DISTIL_MARGIN = 0.5
 # adjusted estimate of the negative share went three times as wrong (MACC mean abs. error
 # 0.048 -> 0.155 on samples of 500; `stormwatch eval quantify`). Prevalence comes first.
 DISTIL_TASKS = tuple(t for t in TWEETEVAL_TASKS if t != "sentiment")
+# Heads of a few hundred hand-labelled posts are chosen and calibrated by k-fold cross-
+# validation over train + validation posts (the test posts stay out of it).
+CROSS_VALIDATED = STACKED
+CV_FOLDS = 5
+CV_SEED = 13
 TEACHER_CHUNK = 10_000
 Log = Callable[[str], None]
 
@@ -150,15 +160,78 @@ def _grid_fit(
 
 
 def _calibrated(
-    model: LogisticRegression, x_val: sp.csr_matrix, val_y: np.ndarray, metric: str
+    val_logits: np.ndarray, val_y: np.ndarray, metric: str
 ) -> tuple[float, float, np.ndarray, list[float] | None]:
-    """(validation score, temperature, bias, decision rule) of a head calibrated on val."""
-    val_logits = _full_logits(model, x_val)
+    """(held-out score, temperature, bias, decision rule) of logits calibrated on val: what
+    the grid and the distillation choice compare."""
     temperature, bias = fit_scaling(val_logits, val_y, with_bias=True)
     decision, score = choose_decision(
         apply_scaling(val_logits, temperature, bias), val_y, metric, bias
     )
     return score, temperature, bias, decision
+
+
+def _finished(
+    task: str,
+    model: LogisticRegression,
+    held_out: tuple[np.ndarray, np.ndarray, np.ndarray | None],
+    hyper: tuple[float, str | None],
+    sizes: tuple[int, int],
+    log: Log,
+) -> dict[str, Any]:
+    """A head as it ships: calibrated on held-out logits (`held_out`: logits, labels and the
+    folds that decide whether an isotonic map follows temperature scaling, None for the
+    default ones), given the decision rule that scores best there."""
+    spec = TASKS[task]
+    logits, y, fold_of = held_out
+    calibration = choose_calibration(logits, y, fold_of)
+    proba = calibration.apply(logits)
+    decision, score = choose_decision(proba, y, spec.metric, calibration.bias)
+    weights, intercept = _head(model, len(spec.task.classes))
+    c, weight = hyper
+    log(
+        f"{task}: C={c} class_weight={weight} held-out {spec.metric} {score:.1f} "
+        f"(T={calibration.temperature:.2f}{', isotonic' if calibration.knots else ''}, "
+        f"{'balanced' if decision is not None else 'argmax'} decision)"
+    )
+    return {
+        "weights": weights.astype(np.float32),
+        "intercept": intercept.astype(np.float32),
+        **_calibration_arrays(calibration),
+        "C": np.float64(c),
+        "balanced": np.bool_(weight == "balanced"),
+        "val_score": np.float64(score),
+        "decision": np.asarray(decision if decision is not None else [], dtype=np.float64),
+        "n_train": np.int64(sizes[0]),
+        "n_distilled": np.int64(sizes[1]),
+        "validation_proba": proba.astype(np.float32),
+        "validation_labels": y.astype(np.int8),
+    }
+
+
+def _cross_validated(
+    task: str,
+    features: sp.csr_matrix,
+    y: np.ndarray,
+    grid: list[tuple[float, str | None]],
+    log: Log,
+) -> dict[str, Any]:
+    """A head of few labelled posts: C and class weight chosen, and the head calibrated, on
+    out-of-fold logits of all of them (k-fold), then refitted on all of them. With ~460
+    posts a fifth held out for validation would leave ~90 posts to calibrate on."""
+    fold_of = stratified_folds(y, CV_FOLDS, np.random.default_rng(CV_SEED))
+    n_classes = len(TASKS[task].task.classes)
+    held_out = [np.zeros((len(y), n_classes)) for _ in grid]
+    for fold in range(CV_FOLDS):
+        part = fold_of == fold
+        for logits, model in zip(held_out, _grid_fit(features[~part], y[~part], grid), strict=True):
+            logits[part] = _full_logits(model, features[part])
+    scores = [_calibrated(logits, y, TASKS[task].metric)[0] for logits in held_out]
+    best = int(np.argmax(scores))
+    model = _fit(features, y, *grid[best])
+    head = _finished(task, model, (held_out[best], y, fold_of), grid[best], (len(y), 0), log)
+    head["cross_validated"] = np.int64(CV_FOLDS)
+    return head
 
 
 def train_task(
@@ -172,7 +245,8 @@ def train_task(
 ) -> dict[str, Any]:
     """One head: n-gram features (plus `dense` columns for a second-stage head), C and
     class weight chosen on validation, with or without the teacher's distilled posts
-    (kept only when validation says so), then calibrated and given its decision rule."""
+    (kept only when validation says so), then calibrated and given its decision rule. A
+    head of few hand-labelled posts (CROSS_VALIDATED) is cross-validated instead."""
     spec = TASKS[task]
     n_classes = len(spec.task.classes)
     train_x, train_y = load_split(root, task, "train")
@@ -183,16 +257,19 @@ def train_task(
         x_train = sp.hstack([x_train, sp.csr_matrix(dense(train_x))], format="csr")
         x_val = sp.hstack([x_val, sp.csr_matrix(dense(val_x))], format="csr")
     grid = [(c, w) for c in GRID_C for w in GRID_WEIGHT]
+    if task in CROSS_VALIDATED:
+        features = sp.vstack([x_train, x_val], format="csr")
+        return _cross_validated(task, features, np.concatenate([train_y, val_y]), grid, log)
     models = _grid_fit(x_train, train_y, grid)
     scores = [official_score(spec.metric, val_y, m.predict(x_val), n_classes) for m in models]
     best = int(np.argmax(scores))
     c, weight = grid[best]
     model = models[best]
     n_distilled = 0
-    calibrated = _calibrated(model, x_val, val_y, spec.metric)
     if teacher is not None:
         rows, labels, weights = teacher.for_task(task, set(train_x) | set(val_x))
         if rows.shape[0]:
+            plain = _calibrated(_full_logits(model, x_val), val_y, spec.metric)[0]
             distil_grid = [(c_, weight) for c_ in GRID_C]
             distilled = _grid_fit(
                 sp.vstack([x_train, rows], format="csr"),
@@ -202,33 +279,25 @@ def train_task(
             )
             # Scored after calibration and the decision rule: the teacher's labels move
             # the class prior, which the raw argmax would be judged on.
-            options = [_calibrated(m, x_val, val_y, spec.metric) for m in distilled]
-            d_best = int(np.argmax([o[0] for o in options]))
+            options = [
+                _calibrated(_full_logits(m, x_val), val_y, spec.metric)[0] for m in distilled
+            ]
+            d_best = int(np.argmax(options))
             log(
-                f"{task}: validation {calibrated[0]:.1f} plain, {options[d_best][0]:.1f} with "
+                f"{task}: validation {plain:.1f} plain, {options[d_best]:.1f} with "
                 f"{rows.shape[0] // n_classes:,} distilled posts"
             )
-            if options[d_best][0] >= calibrated[0] + DISTIL_MARGIN:
-                model, c, calibrated = distilled[d_best], distil_grid[d_best][0], options[d_best]
+            if options[d_best] >= plain + DISTIL_MARGIN:
+                model, c = distilled[d_best], distil_grid[d_best][0]
                 n_distilled = rows.shape[0] // n_classes
-    val_score, temperature, bias, decision = calibrated
-    weights, intercept = _head(model, n_classes)
-    log(
-        f"{task}: C={c} class_weight={weight} validation {spec.metric} {val_score:.1f} "
-        f"(T={temperature:.2f}, {'balanced' if decision is not None else 'argmax'} decision)"
+    return _finished(
+        task,
+        model,
+        (_full_logits(model, x_val), val_y, None),
+        (c, weight),
+        (len(train_y), n_distilled),
+        log,
     )
-    return {
-        "weights": weights.astype(np.float32),
-        "intercept": intercept.astype(np.float32),
-        "temperature": np.float64(temperature),
-        "calibration_bias": bias,
-        "C": np.float64(c),
-        "balanced": np.bool_(weight == "balanced"),
-        "val_score": np.float64(val_score),
-        "decision": np.asarray(decision if decision is not None else [], dtype=np.float64),
-        "n_train": np.int64(len(train_y)),
-        "n_distilled": np.int64(n_distilled),
-    }
 
 
 def _held_out_texts(root: Path) -> set[str]:
@@ -373,12 +442,12 @@ def train_fast(
                 "metric": TASKS[t].metric,
                 "C": float(heads[t]["C"]),
                 "class_weight": "balanced" if bool(heads[t]["balanced"]) else None,
-                "temperature": float(heads[t]["temperature"]),
-                "calibration_bias": [float(v) for v in heads[t]["calibration_bias"]],
+                **_head_calibration(heads[t]).to_config(),
                 "decision": [float(v) for v in heads[t]["decision"]] or None,
                 "validation_score": round(float(heads[t]["val_score"]), 2),
                 "train_size": int(heads[t]["n_train"]),
                 "distilled_posts": int(heads[t].get("n_distilled", 0)),
+                **_cross_validation_record(heads[t]),
             }
             for t in tasks
         ],
@@ -403,7 +472,7 @@ def train_fast(
             if carried:
                 config[key] = carried
     write_config(out, config)
-    _write_validation(out, tasks, root)
+    _write_validation(out, tasks, root, heads)
     config["files"] = {name: digest(out / name) for name in ("weights.npz", "validation.npz")}
     write_config(out, config)
     return config
@@ -435,8 +504,7 @@ def _heads_of(
         heads[name] = {
             "weights": block,
             "intercept": model.bias[slices[name]],
-            "temperature": np.float64(spec["temperature"]),
-            "calibration_bias": np.asarray(spec["calibration_bias"], np.float64),
+            **_calibration_arrays(Calibration.from_config(spec)),
             "C": np.float64(spec["C"]),
             "balanced": np.bool_(spec["class_weight"] == "balanced"),
             "val_score": np.float64(spec["validation_score"]),
@@ -444,6 +512,13 @@ def _heads_of(
             "n_train": np.int64(spec["train_size"]),
             "n_distilled": np.int64(spec.get("distilled_posts", 0)),
         }
+        if spec.get("cross_validated"):
+            # Its validation predictions are out-of-fold ones: the shipped model has seen
+            # those posts, so they are carried over rather than recomputed.
+            validation = read_npz(folder / "validation.npz")
+            heads[name]["cross_validated"] = np.int64(spec["cross_validated"]["folds"])
+            heads[name]["validation_proba"] = validation[f"{name}.proba"]
+            heads[name]["validation_labels"] = validation[f"{name}.labels"]
     missing = set(tasks) - set(heads)
     if missing:
         raise ValueError(f"{folder} has no head for {', '.join(sorted(missing))}")
@@ -489,9 +564,7 @@ def stage_one_proba(
     for task in stage_one:
         head = heads[task]
         logits = np.asarray(features @ head["weights"][:dim]) + head["intercept"]
-        blocks.append(
-            apply_scaling(logits, float(head["temperature"]), np.asarray(head["calibration_bias"]))
-        )
+        blocks.append(_head_calibration(head).apply(logits))
     return np.concatenate(blocks, axis=1).astype(np.float32)
 
 
@@ -515,15 +588,55 @@ def _dense_inputs(
     return dense
 
 
-def _write_validation(out: Path, tasks: Sequence[str], root: Path) -> None:
+def _calibration_arrays(calibration: Calibration) -> dict[str, np.ndarray]:
+    """A calibration as a head's checkpoint holds it (empty knots: no isotonic map)."""
+    knots = calibration.knots or (np.zeros(0), np.zeros(0))
+    return {
+        "temperature": np.float64(calibration.temperature),
+        "calibration_bias": np.asarray(calibration.bias, np.float64),
+        "isotonic_x": knots[0],
+        "isotonic_y": knots[1],
+    }
+
+
+def _head_calibration(head: dict[str, Any]) -> Calibration:
+    """The calibration a head's arrays hold (older checkpoints have no knots)."""
+    knots = None
+    if len(head.get("isotonic_x", ())):
+        knots = (np.asarray(head["isotonic_x"]), np.asarray(head["isotonic_y"]))
+    return Calibration(
+        float(head["temperature"]), np.asarray(head["calibration_bias"], np.float64), knots
+    )
+
+
+def _cross_validation_record(head: dict[str, Any]) -> dict[str, Any]:
+    """The config entry of a cross-validated head's folds and posts."""
+    if not int(head.get("cross_validated", 0)):
+        return {}
+    return {
+        "cross_validated": {
+            "folds": int(head["cross_validated"]),
+            "posts": len(head["validation_labels"]),
+        }
+    }
+
+
+def _write_validation(
+    out: Path, tasks: Sequence[str], root: Path, heads: dict[str, dict[str, Any]]
+) -> None:
     """Calibrated validation predictions of the shipped model (as inference computes them),
-    for the adjusted prevalence estimators."""
+    for the adjusted prevalence estimators; a cross-validated head's are its out-of-fold
+    predictions of all its labelled posts (the shipped model was fitted on them)."""
     from stormwatch.models.linear import LinearTier
 
     model = LinearTier(out)
     slices = model.layout.slices()
     arrays: dict[str, np.ndarray] = {}
     for task in tasks:
+        if int(heads[task].get("cross_validated", 0)):
+            arrays[f"{task}.proba"] = heads[task]["validation_proba"].astype(np.float32)
+            arrays[f"{task}.labels"] = heads[task]["validation_labels"].astype(np.int8)
+            continue
         texts, labels = load_split(root, task, "val")
         arrays[f"{task}.proba"] = model.predict_proba(texts)[:, slices[task]]
         arrays[f"{task}.labels"] = labels.astype(np.int8)
