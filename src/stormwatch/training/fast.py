@@ -159,16 +159,11 @@ def _grid_fit(
         return list(pool.map(lambda p: _fit(features, y, *p, sample_weight), grid))
 
 
-def _calibrated(
-    val_logits: np.ndarray, val_y: np.ndarray, metric: str
-) -> tuple[float, float, np.ndarray, list[float] | None]:
-    """(held-out score, temperature, bias, decision rule) of logits calibrated on val: what
-    the grid and the distillation choice compare."""
-    temperature, bias = fit_scaling(val_logits, val_y, with_bias=True)
-    decision, score = choose_decision(
-        apply_scaling(val_logits, temperature, bias), val_y, metric, bias
-    )
-    return score, temperature, bias, decision
+def _held_out_score(logits: np.ndarray, y: np.ndarray, metric: str) -> float:
+    """The score of held-out logits once calibrated (temperature and bias) and given their
+    best decision rule: what the grid and the distillation choice compare."""
+    temperature, bias = fit_scaling(logits, y, with_bias=True)
+    return choose_decision(apply_scaling(logits, temperature, bias), y, metric, bias)[1]
 
 
 def _finished(
@@ -204,8 +199,6 @@ def _finished(
         "decision": np.asarray(decision if decision is not None else [], dtype=np.float64),
         "n_train": np.int64(sizes[0]),
         "n_distilled": np.int64(sizes[1]),
-        "validation_proba": proba.astype(np.float32),
-        "validation_labels": y.astype(np.int8),
     }
 
 
@@ -226,11 +219,14 @@ def _cross_validated(
         part = fold_of == fold
         for logits, model in zip(held_out, _grid_fit(features[~part], y[~part], grid), strict=True):
             logits[part] = _full_logits(model, features[part])
-    scores = [_calibrated(logits, y, TASKS[task].metric)[0] for logits in held_out]
+    scores = [_held_out_score(logits, y, TASKS[task].metric) for logits in held_out]
     best = int(np.argmax(scores))
     model = _fit(features, y, *grid[best])
     head = _finished(task, model, (held_out[best], y, fold_of), grid[best], (len(y), 0), log)
     head["cross_validated"] = np.int64(CV_FOLDS)
+    # Its validation predictions (validation.npz): out-of-fold, as calibrated.
+    head["validation_proba"] = _head_calibration(head).apply(held_out[best]).astype(np.float32)
+    head["validation_labels"] = y.astype(np.int8)
     return head
 
 
@@ -269,7 +265,7 @@ def train_task(
     if teacher is not None:
         rows, labels, weights = teacher.for_task(task, set(train_x) | set(val_x))
         if rows.shape[0]:
-            plain = _calibrated(_full_logits(model, x_val), val_y, spec.metric)[0]
+            plain = _held_out_score(_full_logits(model, x_val), val_y, spec.metric)
             distil_grid = [(c_, weight) for c_ in GRID_C]
             distilled = _grid_fit(
                 sp.vstack([x_train, rows], format="csr"),
@@ -280,7 +276,7 @@ def train_task(
             # Scored after calibration and the decision rule: the teacher's labels move
             # the class prior, which the raw argmax would be judged on.
             options = [
-                _calibrated(_full_logits(m, x_val), val_y, spec.metric)[0] for m in distilled
+                _held_out_score(_full_logits(m, x_val), val_y, spec.metric) for m in distilled
             ]
             d_best = int(np.argmax(options))
             log(
