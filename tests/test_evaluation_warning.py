@@ -42,3 +42,30 @@ def test_a_hijack_surges_in_volume_and_negativity_a_viral_moment_in_volume_only(
     assert rate_after > 8 * rate_before and viral_after > 8 * viral_before
     assert after_h >= 0.5 and after_h > before_h + 0.15
     assert abs(after_v - before_v) < 0.06
+
+
+def test_delay_summaries_carry_bootstrap_intervals_that_widen_with_fewer_streams():
+    from stormwatch.evaluation_warning import _summarise
+
+    rng = np.random.default_rng(1)
+    many = list(rng.gamma(4.0, 3.5, 400)) + [None] * 3
+    few = many[:20]
+    big, small = _summarise(many), _summarise(few)
+    assert big["detected"] == "400/403" and small["detected"] == "20/20"
+    for summary, values in ((big, many[:400]), (small, few)):
+        assert summary["median"] == round(float(np.median(values)), 1)
+        for name in ("median", "p90"):
+            low, high = summary[f"{name}_ci"]
+            assert low <= summary[name] <= high
+    width = lambda s, name: s[f"{name}_ci"][1] - s[f"{name}_ci"][0]  # noqa: E731
+    assert width(small, "median") > 2 * width(big, "median")
+    assert width(small, "p90") > width(small, "median")  # the tail is the less certain
+    # The true median of gamma(4, 3.5) (about 12.9 minutes) lies inside the wide interval.
+    assert small["median_ci"][0] < 12.9 < small["median_ci"][1]
+    assert _summarise([None, None]) == {
+        "detected": "0/2",
+        "median": None,
+        "p90": None,
+        "median_ci": None,
+        "p90_ci": None,
+    }

@@ -245,11 +245,23 @@ def eval_warning(
         (f"spike rule {name}", row["false_alarms_per_week"], row["minutes"])
         for name, row in report["spike_rule"].items()
     ]
+
+    def with_interval(delay: dict, name: str) -> str:
+        if delay[name] is None:
+            return "-"
+        low, high = delay[f"{name}_ci"]
+        return f"{delay[name]} ({low}-{high})"
+
     for name, false_alarms, delay in rows:
         table.add_row(
-            name, f"{false_alarms:.3f}", str(delay["median"]), str(delay["p90"]), delay["detected"]
+            name,
+            f"{false_alarms:.3f}",
+            with_interval(delay, "median"),
+            with_interval(delay, "p90"),
+            delay["detected"],
         )
     Console().print(table)
+    err.print("delays: minutes after onset, with 95% intervals over the hijack streams (bootstrap)")
     surges = report["viral"]
     err.print(
         f"friendly viral surges (volume 10-50x, mood unchanged): {surges['streams']} streams, "
