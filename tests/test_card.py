@@ -89,3 +89,11 @@ def test_card_says_how_the_question_heads_were_chosen_and_which_heads_are_isoton
     card = render_card(older, _report())
     assert "hand-labelled posts to train on, and their validation posts (a seeded 80/20" in card
     assert "(temperature + class bias)." in card and "isotonic" not in card
+
+
+def test_card_prints_each_test_score_with_its_interval_where_measured():
+    config = read_config(artifact_dir("fast"))
+    report = dict(_report(), interval={"offensive": {"fast": [74.0, 77.8]}})
+    card = render_card(config, report)
+    assert "| offensive | 74.6 | 75.9 (74.0-77.8) | 0.051 | 73.4 |" in card
+    assert "95% interval over the test posts" in card

@@ -89,3 +89,23 @@ def test_an_isotonic_map_follows_only_where_held_out_folds_gain():
     # Three classes: temperature and bias only.
     three = choose_calibration(rng.normal(size=(300, 3)), rng.integers(0, 3, 300), folds[:300])
     assert three.knots is None
+
+
+def test_a_test_scores_interval_holds_it_and_narrows_with_more_posts():
+    from stormwatch.evaluation import score_interval
+
+    rng = np.random.default_rng(2)
+
+    def predictions(n):
+        y = rng.integers(0, 3, n)
+        return y, np.where(rng.random(n) < 0.6, y, rng.integers(0, 3, n))
+
+    small, large = predictions(240), predictions(12_000)
+    widths = []
+    for y, pred in (small, large):
+        low, high = score_interval("macro_recall", y, pred, 3)
+        assert low <= official_score("macro_recall", y, pred, 3) <= high
+        widths.append(high - low)
+    assert widths[0] > 4 * widths[1] > 0  # ~sqrt(50) times narrower on 50 times the posts
+    perfect = np.arange(100) % 2
+    assert score_interval("f1_positive", perfect, perfect, 2) == [100.0, 100.0]

@@ -93,6 +93,14 @@ def test_methods_state_the_early_warning_rule_it_ran(report):
     assert "mean negative and offensive probabilities" in text
 
 
+def test_methods_give_each_test_score_with_its_interval(report):
+    figures = report["methods"]["figures"]["tasks"]["sentiment"]
+    low, high = figures["test_interval"]
+    assert low <= figures["test"] <= high
+    text = " ".join(re.sub(r"<[^>]+>", "", render_html(report)).split())
+    assert f"{figures['test']:.1f} ({low:.1f}–{high:.1f})" in text
+
+
 def test_pdf_holds_the_headline(report, tmp_path):
     pypdf = pytest.importorskip("pypdf")
     pytest.importorskip("weasyprint")

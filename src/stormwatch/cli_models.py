@@ -427,15 +427,21 @@ def eval_quantify(
 
 def print_eval(report: dict[str, Any], console: Console) -> None:
     tiers = list(report["speed"])
+    from stormwatch.models.card import with_interval
+
     table = Table(
-        title="TweetEval test sets, official metric x100 (ECE in brackets)", title_justify="left"
+        title="Test sets, official metric x100 (its 95% interval over the test posts), ECE",
+        title_justify="left",
     )
     table.add_column("task")
     for name in [*tiers, *report["published"]]:
         table.add_column(name, justify="right")
     for task, scores in report["tasks"].items():
         cells = [
-            f"{scores[t]:.1f} ({report['ece'][task][t]:.3f})" if t in scores else "-" for t in tiers
+            f"{with_interval(scores[t], report['interval'][task][t])}, {report['ece'][task][t]:.3f}"
+            if t in scores
+            else "-"
+            for t in tiers
         ]
         published = [
             f"{report['published'][p][task]:.1f}" if task in report["published"][p] else "-"

@@ -41,6 +41,13 @@ def _calibration_sentence(config: dict[str, Any]) -> str:
     )
 
 
+def with_interval(score: float, interval: list[float] | None) -> str:
+    """A test score as the card and `eval` print it: with its interval where measured."""
+    if not interval:
+        return f"{score:.1f}"
+    return f"{score:.1f} ({interval[0]:.1f}-{interval[1]:.1f})"
+
+
 def render_card(config: dict[str, Any], report: dict[str, Any]) -> str:
     tier = config["name"]
     lines = [
@@ -65,6 +72,9 @@ def render_card(config: dict[str, Any], report: dict[str, Any]) -> str:
         "",
         "## Test figures (official metric x100; ECE = expected calibration error)",
         "",
+        "In brackets: the test score's 95% interval over the test posts (bootstrap); a gap",
+        "to a published row inside it is not one the test set can show.",
+        "",
         "| task | validation | test | ECE (test) | SVM | FastText | RoBERTa-Base | BERTweet |",
         "|---|---|---|---|---|---|---|---|",
     ]
@@ -78,9 +88,8 @@ def render_card(config: dict[str, Any], report: dict[str, Any]) -> str:
         validation = report["validation"].get(task, {}).get(tier)
         lines.append(
             f"| {task} | {validation if validation is not None else '-'} | "
-            f"{scores[tier]:.1f} | {report['ece'][task][tier]:.3f} | "
-            + " | ".join(published)
-            + " |"
+            f"{with_interval(scores[tier], report.get('interval', {}).get(task, {}).get(tier))}"
+            f" | {report['ece'][task][tier]:.3f} | " + " | ".join(published) + " |"
         )
     sarcasm = report["sarcasm"].get(tier)
     if isinstance(sarcasm, dict) and not sarcasm["folds"]:
@@ -245,6 +254,7 @@ def tier_figures(tier: str, report: dict[str, Any]) -> dict[str, Any]:
                 "test": scores[tier],
                 "validation": report["validation"].get(task, {}).get(tier),
                 "ece": report["ece"][task][tier],
+                "test_interval": report.get("interval", {}).get(task, {}).get(tier),
                 "published": {
                     name: row[task] for name, row in report["published"].items() if task in row
                 },
