@@ -456,11 +456,14 @@ def print_eval(report: dict[str, Any], console: Console) -> None:
         if isinstance(figures, dict) and not figures["folds"]:
             console.print(
                 f"iSarcasmEval ({tier}, {figures['n']:,} held-out train posts): F1 sarcastic "
-                f"{figures['f1_sarcastic']:.1f}, ECE {figures['ece']:.3f}"
+                f"{with_interval(figures['f1_sarcastic'], figures.get('f1_interval'))}, "
+                f"ECE {figures['ece']:.3f}"
             )
         elif isinstance(figures, dict):
             console.print(
                 f"iSarcasmEval ({tier}, {figures['folds']}-fold CV on {figures['n']:,} train "
-                f"posts): F1 sarcastic {figures['f1_sarcastic']:.1f}, ECE {figures['ece']:.3f} "
+                "posts): F1 sarcastic "
+                f"{with_interval(figures['f1_sarcastic'], figures.get('f1_interval'))}, "
+                f"ECE {figures['ece']:.3f} "
                 f"(best published system, official test: {report['sarcasm']['published_best']})"
             )

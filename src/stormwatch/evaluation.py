@@ -144,6 +144,7 @@ def sarcasm_cross_validation(
         ece_parts.append(expected_calibration_error(proba, labels[test]) * test.sum())
     return {
         "f1_sarcastic": round(official_score("f1_positive", labels, predictions, 2), 2),
+        "f1_interval": score_interval("f1_positive", labels, predictions, 2),
         "ece": round(float(sum(ece_parts) / len(labels)), 4),
         "folds": folds,
         "n": len(labels),
@@ -156,8 +157,10 @@ def sarcasm_held_out(classifier: Classifier, root: Path) -> dict[str, Any]:
     texts, labels = load_split(root, "sarcasm", "val")
     spec = next(t for t in classifier.layout.tasks if t.name == "sarcasm")
     proba = classifier.predict_proba(texts)[:, classifier.layout.slices()["sarcasm"]]
+    decisions = decide(proba, spec)
     return {
-        "f1_sarcastic": round(official_score("f1_positive", labels, decide(proba, spec), 2), 2),
+        "f1_sarcastic": round(official_score("f1_positive", labels, decisions, 2), 2),
+        "f1_interval": score_interval("f1_positive", labels, decisions, 2),
         "ece": round(expected_calibration_error(proba, labels), 4),
         "folds": 0,
         "n": len(labels),

@@ -95,7 +95,8 @@ def render_card(config: dict[str, Any], report: dict[str, Any]) -> str:
     if isinstance(sarcasm, dict) and not sarcasm["folds"]:
         lines += [
             "",
-            f"Sarcasm (iSarcasmEval): F1 of the sarcastic class {sarcasm['f1_sarcastic']:.1f},",
+            "Sarcasm (iSarcasmEval): F1 of the sarcastic class "
+            f"{with_interval(sarcasm['f1_sarcastic'], sarcasm.get('f1_interval'))},",
             f"ECE {sarcasm['ece']:.3f}, on the {sarcasm['n']:,} held-out posts of the train split",
             "(the same posts calibrate the head, so this is optimistic; no test split here).",
             f"The best published system scored {report['sarcasm']['published_best']} on the "
@@ -106,7 +107,8 @@ def render_card(config: dict[str, Any], report: dict[str, Any]) -> str:
             "",
             f"Sarcasm (iSarcasmEval, {sarcasm['folds']}-fold cross-validation over "
             f"{sarcasm['n']:,} train posts; no test split is available here): F1 of the",
-            f"sarcastic class {sarcasm['f1_sarcastic']:.1f}, ECE {sarcasm['ece']:.3f}. The best",
+            f"sarcastic class {with_interval(sarcasm['f1_sarcastic'], sarcasm.get('f1_interval'))}"
+            f", ECE {sarcasm['ece']:.3f}. The best",
             f"published system scored {report['sarcasm']['published_best']} on the official "
             "test set.",
         ]
