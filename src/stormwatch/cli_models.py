@@ -245,19 +245,17 @@ def eval_warning(
         (f"spike rule {name}", row["false_alarms_per_week"], row["minutes"])
         for name, row in report["spike_rule"].items()
     ]
+    from stormwatch.models.card import with_interval
 
-    def with_interval(delay: dict, name: str) -> str:
-        if delay[name] is None:
-            return "-"
-        low, high = delay[f"{name}_ci"]
-        return f"{delay[name]} ({low}-{high})"
+    def cell(delay: dict, name: str) -> str:
+        return "-" if delay[name] is None else with_interval(delay[name], delay[f"{name}_ci"])
 
     for name, false_alarms, delay in rows:
         table.add_row(
             name,
             f"{false_alarms:.3f}",
-            with_interval(delay, "median"),
-            with_interval(delay, "p90"),
+            cell(delay, "median"),
+            cell(delay, "p90"),
             delay["detected"],
         )
     Console().print(table)
@@ -426,9 +424,9 @@ def eval_quantify(
 
 
 def print_eval(report: dict[str, Any], console: Console) -> None:
-    tiers = list(report["speed"])
     from stormwatch.models.card import with_interval
 
+    tiers = list(report["speed"])
     table = Table(
         title="Test sets, official metric x100 (its 95% interval over the test posts), ECE",
         title_justify="left",
