@@ -121,6 +121,24 @@ def test_prevalences_count_unvalidated_labels_and_name_the_method():
     assert prevalences(proba, layout, None, {"offensive": "acc"})["offensive"].method == "cc"
     sentence = statement("offensive", adjusted)
     assert sentence.startswith(f"at least {adjusted.low:.1%} of 100 posts are offensive")
+    assert sentence.endswith("method ACC)")
+
+
+def test_a_quoted_bound_says_how_often_such_intervals_held_where_that_fell_short():
+    from stormwatch.core.quantify import COVERAGE_FLOOR, Prevalence, held_short, statement
+
+    p = Prevalence(estimate=0.331, low=0.276, high=0.39, method="macc", n=4791)
+    short = {"method": "macc", "coverage": 0.837, "mae": 0.0455, "n": 500}
+    assert held_short(p, short) == 0.837
+    assert statement("negative", p, held=held_short(p, short)) == (
+        "at least 27.6% of 4,791 posts are negative (95% confidence; estimate 33.1%, "
+        "method MACC; such intervals held the truth in 84% of test samples)"
+    )
+    # Evidence for another method says nothing of this one; coverage at the floor is enough.
+    assert held_short(p, dict(short, method="acc")) is None
+    assert held_short(p, dict(short, coverage=COVERAGE_FLOOR)) is None
+    assert held_short(p, None) is None
+    assert statement("negative", p, held=None).endswith("method MACC)")
 
 
 def _three_class_reference():

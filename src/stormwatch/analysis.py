@@ -357,8 +357,8 @@ def summarize(
     `scored` may be passed in when the caller already holds the (filtered) probabilities;
     `crowd` (`crowd.read_sheet`): people's labels of a random sample, which then give the
     prevalence of the labels they cover."""
-    from stormwatch.core.quantify import prevalences, statement
-    from stormwatch.models import reference_for
+    from stormwatch.core.quantify import held_short, prevalences, statement
+    from stormwatch.models import interval_evidence, reference_for
 
     stored = store.counts()
     if scored is None:
@@ -367,6 +367,7 @@ def summarize(
         )
     proba = scored.proba
     validation, methods = reference_for(model.name, model.version)
+    evidence = interval_evidence(model.name, model.version)
     estimated = prevalences(proba, model.layout, validation, methods) if len(proba) else {}
     if crowd is not None and len(proba):
         from stormwatch.crowd import crowd_prevalences
@@ -407,7 +408,11 @@ def summarize(
         "prevalence": {label: p.as_dict() for label, p in estimated.items()},
         "crowd_labels": crowd.counts() if crowd is not None else {},
         "statements": [
-            statement(label, estimated[label]) for label in HEADLINE if label in estimated
+            statement(
+                label, estimated[label], held=held_short(estimated[label], evidence.get(label))
+            )
+            for label in HEADLINE
+            if label in estimated
         ],
         "model": {"name": model.name, "version": model.version},
         "run": counts.as_dict(),

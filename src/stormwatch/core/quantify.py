@@ -22,6 +22,9 @@ from stormwatch.core.labels import Layout, decide
 METHODS = ("cc", "pcc", "acc", "pacc", "emq", "macc")
 # Methods that need the whole task's output, not one class against the rest.
 TASK_METHODS = ("macc",)
+# Intervals that held the truth less often than this on shifted test samples are quoted with
+# their measured coverage (the issue's floor for honest 95% intervals).
+COVERAGE_FLOOR = 0.92
 
 
 @dataclass(frozen=True, slots=True)
@@ -563,10 +566,28 @@ def task_views(
     return views
 
 
-def statement(label: str, prevalence: Prevalence, confidence: float = 0.95) -> str:
-    """The sentence people quote: the lower bound first, the estimate beside it."""
+def statement(
+    label: str, prevalence: Prevalence, confidence: float = 0.95, held: float | None = None
+) -> str:
+    """The sentence people quote: the lower bound first, the estimate beside it. `held`:
+    the share of shifted test samples whose intervals of this method held the truth, where
+    that fell short of the confidence claimed; a reader quoting the bound must see it."""
+    caveat = (
+        "" if held is None else f"; such intervals held the truth in {held:.0%} of test samples"
+    )
     return (
         f"at least {prevalence.low:.1%} of {prevalence.n:,} posts are {label} "
         f"({confidence:.0%} confidence; estimate {prevalence.estimate:.1%}, "
-        f"method {prevalence.method.upper()})"
+        f"method {prevalence.method.upper()}{caveat})"
     )
+
+
+def held_short(
+    prevalence: Prevalence, evidence: dict[str, Any] | None, floor: float = COVERAGE_FLOOR
+) -> float | None:
+    """The measured coverage of this estimate's method, when it is the one measured and its
+    intervals held the truth less often than `floor` (the model alone, under shift)."""
+    if not evidence or evidence.get("method") != prevalence.method:
+        return None
+    coverage = float(evidence["coverage"])
+    return coverage if coverage < floor else None

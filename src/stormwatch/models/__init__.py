@@ -37,15 +37,31 @@ def available_tiers() -> tuple[str, ...]:
     return tuple(t for t in TIERS if t == "baseline" or (artifact_dir(t) / "config.json").is_file())
 
 
-def reference_for(name: str, version: str) -> tuple[dict | None, dict[str, str]]:
-    """The validation predictions (and per-label default methods) shipped with the model
-    that scored a store — only if the installed artifact is that very version."""
-    from stormwatch.models.artifact import read_config, read_npz
+def _installed_config(name: str, version: str) -> dict | None:
+    """The installed artifact's config, if it is that very version of that tier."""
+    from stormwatch.models.artifact import read_config
 
     folder = artifact_dir(name)
     if name not in TIERS or not (folder / "config.json").is_file():
-        return None, {}
+        return None
     config = read_config(folder)
-    if config.get("version") != version or not (folder / "validation.npz").is_file():
+    return config if config.get("version") == version else None
+
+
+def reference_for(name: str, version: str) -> tuple[dict | None, dict[str, str]]:
+    """The validation predictions (and per-label default methods) shipped with the model
+    that scored a store — only if the installed artifact is that very version."""
+    from stormwatch.models.artifact import read_npz
+
+    config = _installed_config(name, version)
+    folder = artifact_dir(name)
+    if config is None or not (folder / "validation.npz").is_file():
         return None, {}
     return read_npz(folder / "validation.npz"), dict(config.get("quantification", {}))
+
+
+def interval_evidence(name: str, version: str) -> dict[str, dict]:
+    """Per label, what `eval quantify --save` measured for the default method of that very
+    model version: {method, mae, coverage, n} on test samples from other years."""
+    config = _installed_config(name, version)
+    return dict(config.get("quantification_evidence", {})) if config else {}
