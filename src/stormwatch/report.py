@@ -171,18 +171,11 @@ def _accounts(
 
 
 def _methods(model: ModelRef, prevalence: dict[str, Any]) -> dict[str, Any]:
-    from stormwatch.models import TIERS, artifact_dir
-    from stormwatch.models.artifact import read_config
+    from stormwatch.models import installed_config
     from stormwatch.models.card import read_figures
 
-    config: dict[str, Any] = {}
-    figures = None
-    if model.name in TIERS and (artifact_dir(model.name) / "config.json").is_file():
-        config = read_config(artifact_dir(model.name))
-        if config.get("version") == model.version:
-            figures = read_figures(model.name)
-        else:
-            config = {}
+    config: dict[str, Any] = installed_config(model.name, model.version) or {}
+    figures = read_figures(model.name) if config else None
     evidence = config.get("quantification_evidence", {})
     estimators = {
         label: {

@@ -37,7 +37,7 @@ def available_tiers() -> tuple[str, ...]:
     return tuple(t for t in TIERS if t == "baseline" or (artifact_dir(t) / "config.json").is_file())
 
 
-def _installed_config(name: str, version: str) -> dict | None:
+def installed_config(name: str, version: str) -> dict | None:
     """The installed artifact's config, if it is that very version of that tier."""
     from stormwatch.models.artifact import read_config
 
@@ -53,7 +53,7 @@ def reference_for(name: str, version: str) -> tuple[dict | None, dict[str, str]]
     that scored a store — only if the installed artifact is that very version."""
     from stormwatch.models.artifact import read_npz
 
-    config = _installed_config(name, version)
+    config = installed_config(name, version)
     folder = artifact_dir(name)
     if config is None or not (folder / "validation.npz").is_file():
         return None, {}
@@ -63,5 +63,5 @@ def reference_for(name: str, version: str) -> tuple[dict | None, dict[str, str]]
 def interval_evidence(name: str, version: str) -> dict[str, dict]:
     """Per label, what `eval quantify --save` measured for the default method of that very
     model version: {method, mae, coverage, n} on test samples from other years."""
-    config = _installed_config(name, version)
+    config = installed_config(name, version)
     return dict(config.get("quantification_evidence", {})) if config else {}
