@@ -52,6 +52,12 @@ def test_preflight_tells_a_friendly_crowd_from_a_hostile_one(tmp_path):
     assert grievances and grievances[0]["share_of_negative"] >= grievances[-1]["share_of_negative"]
     assert all(t["label"] in html for t in grievances)
     assert any("centres on" in reason for reason in angry["reasons"])
+    # The model's own evidence (eval quantify --save) is quoted where its intervals fell short.
+    from stormwatch.models import interval_evidence
+
+    negative = interval_evidence(angry["model"]["name"], angry["model"]["version"])["negative"]
+    caveat = next(r for r in angry["reasons"] if "model alone" in r)
+    assert f"negative {negative['coverage']:.0%}" in caveat and "stormwatch sample" in caveat
     # Its baseline feeds the early warning.
     baseline = tmp_path / "baseline.json"
     baseline.write_bytes(orjson.dumps(calm))

@@ -122,9 +122,11 @@ def assess(
     themes: bool = True,
     purpose: Any = None,
 ) -> dict[str, Any]:
-    from stormwatch.models import reference_for
+    from stormwatch.core.quantify import held_short
+    from stormwatch.models import interval_evidence, reference_for
 
     validation, methods = reference_for(model.name, model.version)
+    evidence = interval_evidence(model.name, model.version)
     scored = store.scores(model)
     estimated = prevalences(
         scored.proba,
@@ -161,6 +163,19 @@ def assess(
         reasons.append(
             f"the negativity is broad: the loudest 10% of accounts wrote "
             f"{concentrated['top_10pct_share']:.0%} of the negative posts"
+        )
+    short = {
+        label: held
+        for label, p in estimated.items()
+        if (held := held_short(p, evidence.get(label))) is not None
+    }
+    if short:
+        reasons.append(
+            "the bounds above come from the model alone, whose 95% intervals held the truth "
+            "less often on test posts from other years ("
+            + ", ".join(f"{label} {held:.0%}" for label, held in short.items())
+            + "): before deciding on them, label 100-200 of these posts "
+            "(`stormwatch sample`, then `--crowd-labels`)"
         )
     grievances = grievance_themes(store, model) if themes else None
     if grievances:
