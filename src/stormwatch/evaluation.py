@@ -12,7 +12,12 @@ import numpy as np
 
 from stormwatch.core.calibration import apply_scaling, fit_scaling
 from stormwatch.core.labels import Classifier, decide
-from stormwatch.core.metrics import expected_calibration_error, official_score, stratified_folds
+from stormwatch.core.metrics import (
+    bootstrap_interval,
+    expected_calibration_error,
+    official_score,
+    stratified_folds,
+)
 from stormwatch.datasets import (
     QUESTION_TASKS,
     TASKS,
@@ -88,11 +93,13 @@ def score_interval(
     far the figure could move on another draw of posts like these. On 240 posts that is
     several points, on 12,000 about one; a gap to a published row inside it is not one the
     test set can show."""
-    rng = np.random.default_rng(seed)
-    draws = rng.integers(0, len(labels), (replicates, len(labels)))
-    scores = [official_score(metric, labels[d], decisions[d], n_classes) for d in draws]
-    low, high = np.percentile(scores, [2.5, 97.5])
-    return [round(float(low), 1), round(float(high), 1)]
+    low, high = bootstrap_interval(
+        lambda d: official_score(metric, labels[d], decisions[d], n_classes),
+        len(labels),
+        replicates,
+        seed,
+    )
+    return [round(low, 1), round(high, 1)]
 
 
 def measure_speed(

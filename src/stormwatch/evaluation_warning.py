@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from stormwatch.core.labels import Layout
+from stormwatch.core.metrics import bootstrap_interval
 from stormwatch.core.quantify import binary_views
 from stormwatch.core.warning import LEVELS, Detector, Minute, WarningConfig
 
@@ -151,11 +152,12 @@ def _summarise(values: list[float | None], replicates: int = 2000) -> dict[str, 
     summary: dict[str, Any] = {"detected": f"{len(found)}/{len(values)}"}
     if not len(found):
         return summary | {"median": None, "p90": None, "median_ci": None, "p90_ci": None}
-    draws = found[np.random.default_rng(0).integers(0, len(found), (replicates, len(found)))]
     for name, q in (("median", 50), ("p90", 90)):
-        low, high = np.percentile(np.percentile(draws, q, axis=1), [2.5, 97.5])
+        low, high = bootstrap_interval(
+            lambda d, q=q: float(np.percentile(found[d], q)), len(found), replicates
+        )
         summary[name] = round(float(np.percentile(found, q)), 1)
-        summary[f"{name}_ci"] = [round(float(low), 1), round(float(high), 1)]
+        summary[f"{name}_ci"] = [round(low, 1), round(high, 1)]
     return summary
 
 

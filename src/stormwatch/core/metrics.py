@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 
@@ -58,3 +60,19 @@ def stratified_folds(labels: np.ndarray, folds: int, rng: np.random.Generator) -
         members = rng.permutation(np.flatnonzero(labels == cls))
         fold_of[members] = np.arange(len(members)) % folds
     return fold_of
+
+
+def bootstrap_interval(
+    statistic: Callable[[np.ndarray], float],
+    n: int,
+    replicates: int = 1000,
+    seed: int = 0,
+    confidence: float = 0.95,
+) -> tuple[float, float]:
+    """Percentile-bootstrap interval of `statistic(indices)` over n items, seeded: how far
+    the figure could move on another draw of items like these."""
+    draws = np.random.default_rng(seed).integers(0, n, (replicates, n))
+    values = [statistic(d) for d in draws]
+    tail = 100 * (1 - confidence) / 2
+    low, high = np.percentile(values, [tail, 100 - tail])
+    return float(low), float(high)

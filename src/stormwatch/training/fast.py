@@ -173,10 +173,11 @@ def _finished(
     hyper: tuple[float, str | None],
     sizes: tuple[int, int],
     log: Log,
-) -> dict[str, Any]:
+) -> tuple[dict[str, Any], np.ndarray]:
     """A head as it ships: calibrated on held-out logits (`held_out`: logits, labels and the
     folds that decide whether an isotonic map follows temperature scaling, None for the
-    default ones), given the decision rule that scores best there."""
+    default ones), given the decision rule that scores best there; and the held-out posts'
+    calibrated probabilities."""
     spec = TASKS[task]
     logits, y, fold_of = held_out
     calibration = choose_calibration(logits, y, fold_of)
@@ -199,7 +200,7 @@ def _finished(
         "decision": np.asarray(decision if decision is not None else [], dtype=np.float64),
         "n_train": np.int64(sizes[0]),
         "n_distilled": np.int64(sizes[1]),
-    }
+    }, proba
 
 
 def _cross_validated(
@@ -222,10 +223,10 @@ def _cross_validated(
     scores = [_held_out_score(logits, y, TASKS[task].metric) for logits in held_out]
     best = int(np.argmax(scores))
     model = _fit(features, y, *grid[best])
-    head = _finished(task, model, (held_out[best], y, fold_of), grid[best], (len(y), 0), log)
+    head, proba = _finished(task, model, (held_out[best], y, fold_of), grid[best], (len(y), 0), log)
     head["cross_validated"] = np.int64(CV_FOLDS)
     # Its validation predictions (validation.npz): out-of-fold, as calibrated.
-    head["validation_proba"] = _head_calibration(head).apply(held_out[best]).astype(np.float32)
+    head["validation_proba"] = proba.astype(np.float32)
     head["validation_labels"] = y.astype(np.int8)
     return head
 
@@ -286,7 +287,7 @@ def train_task(
             if options[d_best] >= plain + DISTIL_MARGIN:
                 model, c = distilled[d_best], distil_grid[d_best][0]
                 n_distilled = rows.shape[0] // n_classes
-    return _finished(
+    head, _ = _finished(
         task,
         model,
         (_full_logits(model, x_val), val_y, None),
@@ -294,6 +295,7 @@ def train_task(
         (len(train_y), n_distilled),
         log,
     )
+    return head
 
 
 def _held_out_texts(root: Path) -> set[str]:
@@ -490,6 +492,7 @@ def _heads_of(
         stack_at[name] = slice(start, start + width)
         start += width
     heads: dict[str, dict[str, Any]] = {}
+    validation: dict[str, np.ndarray] | None = None
     for spec in model.config["tasks"]:
         name = spec["name"]
         if name not in tasks:
@@ -511,7 +514,8 @@ def _heads_of(
         if spec.get("cross_validated"):
             # Its validation predictions are out-of-fold ones: the shipped model has seen
             # those posts, so they are carried over rather than recomputed.
-            validation = read_npz(folder / "validation.npz")
+            if validation is None:
+                validation = read_npz(folder / "validation.npz")
             heads[name]["cross_validated"] = np.int64(spec["cross_validated"]["folds"])
             heads[name]["validation_proba"] = validation[f"{name}.proba"]
             heads[name]["validation_labels"] = validation[f"{name}.labels"]
