@@ -166,3 +166,32 @@ def test_a_cross_validated_head_ships_its_out_of_fold_predictions_and_keeps_them
     kept = read_npz(tmp_path / "b" / "validation.npz")
     assert np.array_equal(kept["question.proba"], out_of_fold)
     assert next(t for t in retrained["tasks"] if t["name"] == "question")["cross_validated"]
+
+
+def test_a_tweeteval_head_in_the_second_stage_reads_the_first_stage(tmp_path):
+    """Sentiment is a second-stage head: its inputs add the other heads' calibrated
+    probabilities and the question cues to the n-grams. The shipped model must compute
+    them as training did: its validation predictions score what training recorded."""
+    from stormwatch.core.cues import CUE_NAMES
+    from stormwatch.core.metrics import official_score
+    from stormwatch.models.artifact import read_npz
+
+    root = _small_root(tmp_path, tasks=("irony", "sentiment"))
+    built = train_fast(root, tmp_path / "a", ("irony", "sentiment"), lambda _: None, False)
+    assert built["stacked"]["tasks"] == ["sentiment"]
+    stack = read_npz(tmp_path / "a" / "weights.npz")["stack"]
+    assert stack.shape == (2 + len(CUE_NAMES), 3)  # irony's two probabilities, the cues
+    assert np.abs(stack[:2]).max() > 0.01
+    entry = next(t for t in built["tasks"] if t["name"] == "sentiment")
+    validation = read_npz(tmp_path / "a" / "validation.npz")
+    proba, labels = validation["sentiment.proba"], validation["sentiment.labels"]
+    decided = proba * np.asarray(entry["decision"] or [1.0, 1.0, 1.0])
+    shipped = official_score("macro_recall", labels, decided.argmax(1), 3)
+    assert abs(shipped - entry["validation_score"]) < 1.0
+    # Without the first stage's columns the head decides otherwise.
+    model = LinearTier(tmp_path / "a")
+    model.stack = np.vstack([np.zeros_like(stack[:2]), stack[2:]])
+    texts = [f"post {i}: {w}" for i, w in enumerate(["awful", "great", "ok?", "so ironic"] * 5)]
+    block = model.layout.slices()["sentiment"]
+    without = model.predict_proba(texts)[:, block]
+    assert not np.allclose(without, LinearTier(tmp_path / "a").predict_proba(texts)[:, block])

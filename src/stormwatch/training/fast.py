@@ -50,10 +50,13 @@ from stormwatch.models.artifact import (
     write_npz,
 )
 
-VERSION = "1.4.0"
+VERSION = "1.5.0"
 # Second-stage heads: their features add the first-stage heads' calibrated probabilities
-# and the question cues to the n-grams.
-STACKED = ("question", "genuine_question")
+# and the question cues to the n-grams. Sentiment is one since 1.5.0: the offensive, hate,
+# irony, emotion and sarcasm heads learnt from other tweets, most of later years than its
+# own, and with their probabilities its validation score rose 68.5 -> 69.8 (test 62.3 ->
+# 64.0; the negative share's MACC error on artificial samples of 500: 0.058 -> 0.048).
+STACKED = ("sentiment", "question", "genuine_question")
 FEATURIZER = {"bits": 18, "char_min": 3, "char_max": 5, "word_n": 2}
 GRID_C = (0.5, 1.0, 2.0, 4.0, 8.0)
 GRID_WEIGHT = (None, "balanced")
@@ -69,7 +72,7 @@ DISTIL_MARGIN = 0.5
 DISTIL_TASKS = tuple(t for t in TWEETEVAL_TASKS if t != "sentiment")
 # Heads of a few hundred hand-labelled posts are chosen and calibrated by k-fold cross-
 # validation over train + validation posts (the test posts stay out of it).
-CROSS_VALIDATED = STACKED
+CROSS_VALIDATED = ("question", "genuine_question")
 CV_FOLDS = 5
 CV_SEED = 13
 TEACHER_CHUNK = 10_000
@@ -430,8 +433,8 @@ def train_fast(
         "version": VERSION,
         "kind": "hashed word 1-2-grams + char 3-5-grams, TF-IDF, logistic regression per task "
         "(TweetEval heads may also learn from the accurate tier's labels of unlabelled "
-        "tweets; question and genuine question: a second stage over the first-stage "
-        "probabilities and cues)",
+        "tweets; sentiment, question and genuine question: a second stage over the "
+        "first-stage probabilities and cues)",
         "featurizer": FEATURIZER,
         "tasks": [
             {
