@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from campaign import HOSTILE_HANDLE, ONERROR, SCRIPT, campaign_posts
+from statements import assert_quotes_bound
 from stormwatch.analysis import RejectsFile, ingest_and_score
 from stormwatch.models import load_classifier
 from stormwatch.report import auto_window, build_report, render_html, write_pdf
@@ -79,9 +80,7 @@ def test_html_escapes_every_post_and_name(report):
 def test_statements_in_html_quote_the_lower_bound(report):
     html = render_html(report)
     negative = report["prevalence"]["negative"]
-    stated = re.search(rf"At least (\d+\.\d)% of {negative['n']:,} posts are negative", html)
-    # The statement rounds the unrounded bound; the report's figure is kept to 4 places.
-    assert stated and abs(float(stated[1]) / 100 - negative["low"]) <= 0.00051
+    assert_quotes_bound(html, negative["low"], rf" of {negative['n']:,} posts are negative")
 
 
 def test_methods_state_the_early_warning_rule_it_ran(report):
@@ -130,8 +129,7 @@ def test_report_in_a_browser_shows_numbers_charts_and_hostile_text_as_text(repor
         )
         assert bars.count() == nonzero
         negative = report["prevalence"]["negative"]
-        stated = re.search(r"At least (\d+\.\d)%", page.locator("#headline").inner_text())
-        assert stated and abs(float(stated[1]) / 100 - negative["low"]) <= 0.00051
+        assert_quotes_bound(page.locator("#headline").inner_text(), negative["low"])
         quotes = page.locator("blockquote").all_inner_texts()
         assert any(SCRIPT in q for q in quotes)
         assert any(ONERROR in q for q in quotes)
