@@ -312,3 +312,12 @@ def test_help_reads_well():
     for command in ("analyze", "export", "report", "demo", "bench"):
         assert command in result.stdout
     assert "Exit status" in run("analyze", "--help").stdout
+
+
+def test_eval_warning_refuses_an_unknown_setting_before_building_any_stream(tmp_path):
+    # An empty data folder: had the setting been taken, loading the posts would fail instead.
+    bad = CliRunner().invoke(
+        main, ["eval", "warning", "--data", str(tmp_path), "--set", "margn=0.1"]
+    )
+    assert bad.exit_code == 2
+    assert "--set" in bad.output and "margin" in bad.output and "Traceback" not in bad.output

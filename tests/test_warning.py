@@ -177,3 +177,29 @@ def test_mean_scores_warn_sooner_than_counts():
             assert t is not None and 600 <= t < 640, (method, seed, t)
             found.append(t - 600)
     assert sum(delays["pcc"]) < sum(delays["cc"]), delays
+
+
+def test_settings_from_the_command_line_change_what_the_detector_does():
+    import pytest
+
+    from stormwatch.core.warning import with_settings
+
+    config = with_settings(WarningConfig(learn_minutes=240), ["margin=0.5", " persist = 4 "])
+    assert (config.margin, config.persist, config.learn_minutes) == (0.5, 4, 240)
+    assert isinstance(config.persist, int) and isinstance(config.margin, float)
+    # A rise from 20% to 45% warns as shipped; not with 50-point margins and a CUSUM
+    # threshold it cannot reach.
+    rise = [(5, 0.2)] * 600 + [(40, 0.45)] * 60
+    assert "warning" in levels(run(rise))
+    strict = with_settings(config, ["surge_margin=0.5", "cusum_h=1e6"])
+    assert "warning" not in levels(run(rise, config=strict))
+    for bad, says in (
+        (["margins=0.1"], "NAME one of"),
+        (["margin"], "NAME=VALUE"),
+        (["persist=2.5"], "takes a int"),
+        (["confidence=1.5"], "between 0 and 1"),
+        (["span=-1"], "0 or more"),
+        (["method=acc"], "cc, pcc"),
+    ):
+        with pytest.raises(ValueError, match=says):
+            with_settings(WarningConfig(), bad)

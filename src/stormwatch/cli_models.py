@@ -209,6 +209,13 @@ def eval_command(
     help="Streams with a friendly viral surge (a warning there is a false alarm).",
 )
 @click.option("--seed", default=0, show_default=True)
+@click.option(
+    "--set",
+    "settings",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="Try another detector setting (a WarningConfig field, e.g. margin=0.1); repeatable.",
+)
 @click.option("--json", "as_json", is_flag=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path))
 def eval_warning(
@@ -219,15 +226,30 @@ def eval_warning(
     hijack: int,
     viral: int,
     seed: int,
+    settings: tuple[str, ...],
     as_json: bool,
     output: Path | None,
 ) -> None:
     """Early-warning detection delay on simulated hijacks and false alarms on calm
-    streams (built from labelled TweetEval posts), beside the k-sigma spike rule."""
+    streams (built from labelled TweetEval posts), beside the k-sigma spike rule. Choose
+    settings on `--split val`; report the test split's figures."""
+    from stormwatch.core.warning import WarningConfig, with_settings
     from stormwatch.evaluation_warning import run_warning_eval
 
+    try:
+        config = with_settings(WarningConfig(), settings)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--set") from None
     report = run_warning_eval(
-        data_root(data), tier, split, calm, hijack, seed, log=err.print, viral_streams=viral
+        data_root(data),
+        tier,
+        split,
+        calm,
+        hijack,
+        seed,
+        config,
+        log=err.print,
+        viral_streams=viral,
     )
     if emit_json(report, as_json, output):
         return
@@ -260,6 +282,8 @@ def eval_warning(
         )
     Console().print(table)
     err.print("delays: minutes after onset, with 95% intervals over the hijack streams (bootstrap)")
+    if settings:
+        err.print(f"detector settings changed: {', '.join(settings)} (the rest as shipped)")
     surges = report["viral"]
     err.print(
         f"friendly viral surges (volume 10-50x, mood unchanged): {surges['streams']} streams, "

@@ -23,8 +23,8 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 import numpy as np
@@ -128,6 +128,36 @@ class WarningConfig:
     # the calm weeks. Summaries and reports still show the adjusted estimates.
     method: str = "pcc"
     replicates: int = 200
+
+
+def with_settings(config: WarningConfig, assignments: Sequence[str]) -> WarningConfig:
+    """`config` with some fields set from `NAME=VALUE` strings (`margin=0.1`), each value
+    read as its field's type: how `eval warning --set` tries another threshold on the
+    val streams without editing code."""
+    types = {f.name: type(getattr(config, f.name)) for f in fields(config)}
+    changes: dict[str, Any] = {}
+    for assignment in assignments:
+        name, sep, value = assignment.partition("=")
+        name = name.strip()
+        if not sep or name not in types:
+            raise ValueError(
+                f"{assignment!r}: expected NAME=VALUE with NAME one of {', '.join(types)}"
+            )
+        try:
+            changes[name] = types[name](value.strip())
+        except ValueError:
+            raise ValueError(
+                f"{assignment!r}: {name} takes a {types[name].__name__}, not {value.strip()!r}"
+            ) from None
+    for name, value in changes.items():
+        if isinstance(value, int | float) and not (
+            0 < value < 1 if name.endswith("confidence") else value >= 0
+        ):
+            bound = "between 0 and 1" if name.endswith("confidence") else "0 or more"
+            raise ValueError(f"{name} must be {bound}, not {value}")
+    if "method" in changes and changes["method"] not in COMPARED:
+        raise ValueError(f"method must be one of {', '.join(COMPARED)}")
+    return replace(config, **changes)
 
 
 @dataclass
