@@ -277,6 +277,21 @@ def test_demo_runs_on_the_bundled_sample(tmp_path):
     assert again.exit_code == 0
     with SQLiteStore(db) as store:
         assert len(AlertStore(store.db).history()) == len(summary["alerts"])
+    # Stricter early-warning settings (flags over STORMWATCH_WARNING) raise no warning on
+    # the same posts, and the summary says which settings were changed.
+    strict = CliRunner().invoke(
+        main,
+        [
+            *("analyze", str(sample_path()), "--db", str(db), "--json", "--no-themes"),
+            *("--warning-set", "margin=0.9", "--warning-set", "surge_margin=0.9"),
+        ],
+        env={"STORMWATCH_WARNING": "margin=0.2, cusum_h=1e6"},
+        catch_exceptions=False,
+    )
+    quiet = orjson.loads(strict.stdout)
+    assert quiet["warning_settings"] == {"margin": 0.9, "cusum_h": 1e6, "surge_margin": 0.9}
+    assert not [a for a in quiet["alerts"] if a["level"] in ("warning", "critical")]
+    assert summary["warning_settings"] == {}
     # Themes are found and named, never by the campaign's own hashtag.
     assert summary["themes"] and all(
         "askbrand" not in t["label"].lower() for t in summary["themes"]
@@ -317,7 +332,12 @@ def test_help_reads_well():
 def test_eval_warning_refuses_an_unknown_setting_before_building_any_stream(tmp_path):
     # An empty data folder: had the setting been taken, loading the posts would fail instead.
     bad = CliRunner().invoke(
-        main, ["eval", "warning", "--data", str(tmp_path), "--set", "margn=0.1"]
+        main, ["eval", "warning", "--data", str(tmp_path), "--warning-set", "margn=0.1"]
     )
     assert bad.exit_code == 2
-    assert "--set" in bad.output and "margin" in bad.output and "Traceback" not in bad.output
+    assert "--warning-set: 'margn=0.1'" in bad.output and "margin" in bad.output
+    assert "Traceback" not in bad.output
+    # The same for a bad STORMWATCH_WARNING, named as such.
+    env = {"STORMWATCH_WARNING": "persist=two"}
+    bad = CliRunner().invoke(main, ["eval", "warning", "--data", str(tmp_path)], env=env)
+    assert bad.exit_code == 2 and "STORMWATCH_WARNING: 'persist=two'" in bad.output

@@ -92,6 +92,23 @@ def test_methods_state_the_early_warning_rule_it_ran(report):
     assert f"is {config.margin * 100:g} points above the baseline's upper end" in text
     assert f"at {config.surge_confidence * 100:g}%, or a CUSUM" in text
     assert "mean negative and offensive probabilities" in text
+    assert "changed from the shipped ones" not in text
+
+
+def test_methods_state_changed_warning_settings_and_the_alerts_follow_them(campaign_db, report):
+    from stormwatch.core.warning import WarningConfig, with_settings
+
+    # The campaign lasts two hours, shorter than the six the shipped detector learns from.
+    quick = with_settings(WarningConfig(), ["learn_minutes=30", "margin=0.2"])
+    with SQLiteStore(campaign_db) as store:
+        tuned = build_report(store, store.latest_model(), warning=quick)
+    text = " ".join(render_html(tuned).split())
+    assert "is 20 points above the baseline's upper end" in text
+    assert "changed from the shipped ones" in text
+    assert "<code>learn_minutes=30</code>, <code>margin=0.2</code>." in text
+    assert not report["alerts"]
+    raised = {a["level"]: a["at"] for a in reversed(tuned["alerts"])}
+    assert "2013-11-13T15:00" <= raised["warning"] < raised["critical"]
 
 
 def test_methods_give_each_test_score_with_its_interval(report):

@@ -316,3 +316,26 @@ def test_shutdown_leaves_a_busy_threads_connection_open_and_closes_the_rest(tmp_
     release.set()
     thread.join()
     theirs[0].close()
+
+
+def test_the_consoles_early_warning_runs_with_its_configured_settings(tmp_path, classifier):
+    from stormwatch.core.warning import WarningConfig, with_settings
+
+    posts = ndjson(campaign_posts())
+    raised = {}
+    for name, warning in (
+        ("shipped", None),
+        # The campaign lasts two hours, shorter than the six the shipped detector learns from.
+        ("quick", with_settings(WarningConfig(), ["learn_minutes=30"])),
+    ):
+        path = tmp_path / f"{name}.db"
+        token = setup_db(path)
+        auth = {"Authorization": f"Bearer {token}"}
+        app = create_app(path, classifier, Config(max_wait=0.05, warning=warning))
+        with TestClient(app) as client:
+            assert client.post("/api/v1/posts", content=posts, headers=auth).status_code == 200
+            wait_labelled(client, len(campaign_posts()))
+            history = client.get("/api/v1/alerts", headers=auth).json()["history"]
+            raised[name] = {a["level"] for a in history}
+    assert raised["shipped"] == set()
+    assert {"warning", "critical"} <= raised["quick"]

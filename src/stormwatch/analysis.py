@@ -352,12 +352,15 @@ def summarize(
     with_themes: bool = True,
     purpose: Any = None,
     crowd: CrowdLabels | None = None,
+    warning: Any = None,
 ) -> dict[str, Any]:
     """The summary object of `analyze --json`. Keys are stable; later features add keys.
     `scored` may be passed in when the caller already holds the (filtered) probabilities;
     `crowd` (`crowd.read_sheet`): people's labels of a random sample, which then give the
-    prevalence of the labels they cover."""
+    prevalence of the labels they cover; `warning`: the early warning's `WarningConfig`
+    (None: as shipped)."""
     from stormwatch.core.quantify import held_short, prevalences, statement
+    from stormwatch.core.warning import changed_settings
     from stormwatch.models import interval_evidence, reference_for
 
     stored = store.counts()
@@ -426,8 +429,14 @@ def summarize(
             scored,
             model.layout,
             detect_alerts(
-                scored, model.layout, validation, baseline=baseline, off_purpose=off_purpose
+                scored,
+                model.layout,
+                validation,
+                warning,
+                baseline=baseline,
+                off_purpose=off_purpose,
             ),
         ),
+        "warning_settings": changed_settings(warning),
         "purpose": purpose_summary,
     }

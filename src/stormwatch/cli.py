@@ -22,7 +22,7 @@ from stormwatch.analysis import (
     parse_window,
     summarize,
 )
-from stormwatch.cli_common import emit_json, err, sample_path
+from stormwatch.cli_common import emit_json, err, sample_path, warning_config, warning_option
 from stormwatch.crowd import SheetError
 from stormwatch.export import EXPORT_FORMATS
 from stormwatch.models import TIERS, load_classifier
@@ -105,6 +105,7 @@ def run_analyze(
     themes: bool = True,
     purpose: Any = None,
     crowd: Any = None,
+    warning: Any = None,
 ) -> tuple[dict[str, Any], RunCounts]:
     # A missing input fails here, before any store file is made. (The paths are expanded
     # again as they are read: an expanded file name may itself look like a glob.)
@@ -153,6 +154,7 @@ def run_analyze(
             with_themes=themes,
             purpose=purpose,
             crowd=crowd,
+            warning=warning,
         )
         AlertStore(store.db).record(summary["alerts"])  # kept once, however often re-run
     summary["db"] = str(db)
@@ -385,6 +387,7 @@ def themes(
     help="A file of example on-purpose posts (any input format), with or instead of --purpose.",
 )
 @CROWD_OPTION
+@warning_option
 def analyze(
     paths: tuple[str, ...],
     db: Path | None,
@@ -407,6 +410,7 @@ def analyze(
     purpose: str | None,
     purpose_examples: Path | None,
     crowd_file: Path | None,
+    warning_set: tuple[str, ...],
 ) -> None:
     """Read posts from files, folders, globs or - (stdin), store and label them, and
     summarise the crowd: shares, prevalence, alerts, coordination and themes.
@@ -434,6 +438,7 @@ def analyze(
             raise click.BadParameter(str(exc), param_hint="--baseline") from None
     stated = _purpose_or_none(purpose, purpose_examples)
     crowd = _crowd_or_none(crowd_file)
+    warning = warning_config(warning_set)
     try:
         summary, counts = run_analyze(
             paths,
@@ -450,6 +455,7 @@ def analyze(
             themes=not no_themes,
             purpose=stated,
             crowd=crowd,
+            warning=warning,
         )
     except InputError as exc:
         raise click.ClickException(str(exc)) from None
@@ -581,6 +587,7 @@ def export(db: Path, fmt: str, output: Path | None) -> None:
 @click.option("--all-languages", is_flag=True, help="Count posts flagged as not English.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report's data as JSON.")
 @CROWD_OPTION
+@warning_option
 def report(
     db: Path,
     output: Path,
@@ -591,6 +598,7 @@ def report(
     all_languages: bool,
     as_json: bool,
     crowd_file: Path | None,
+    warning_set: tuple[str, ...],
 ) -> None:
     """The post-mortem report of a stored campaign: one self-contained HTML file (charts
     inline, no network needed) to read, print and quote."""
@@ -598,6 +606,7 @@ def report(
 
     window_ms = _window_ms(window)
     crowd = _crowd_or_none(crowd_file)
+    warning = warning_config(warning_set)
     with SQLiteStore(db) as store:
         model = store.latest_model()
         if model is None:
@@ -612,7 +621,9 @@ def report(
 
             find_themes(store, load_embedder("static"), log=err.print)
         try:
-            data = build_report(store, model, count_reposts, all_languages, window_ms, crowd=crowd)
+            data = build_report(
+                store, model, count_reposts, all_languages, window_ms, crowd=crowd, warning=warning
+            )
         except SheetError as exc:  # a sheet that does not fit this store
             raise click.BadParameter(str(exc), param_hint="--crowd-labels") from None
     html = render_html(data, title)
@@ -671,6 +682,7 @@ def _window_ms(window: str | None) -> int | None:
 )
 @click.option("--mastodon-instance", help="Your Mastodon instance, for --send-replies.")
 @click.option("--purpose", help="What the campaign is for, in a sentence (the hijack signal).")
+@warning_option
 def serve(
     db: Path,
     host: str,
@@ -685,6 +697,7 @@ def serve(
     credentials_file: Path | None,
     mastodon_instance: str | None,
     purpose: str | None,
+    warning_set: tuple[str, ...],
 ) -> None:
     """The live Q&A console: ingest API, dashboard, question queue, live sources' status
     (see docs/console.md). Answers to live posts become reply drafts; --send-replies posts
@@ -719,6 +732,7 @@ def serve(
         dead_letters=db.with_suffix(".dead-letters.jsonl"),
         repliers=repliers,
         purpose=_purpose_or_none(purpose),
+        warning=warning_config(warning_set),
     )
     app = create_app(db, load_classifier(tier or settings.get("tier")), config)
     err.print(f"Stormwatch console on http://{host}:{port}/ (store {db}); Ctrl-C stops it")

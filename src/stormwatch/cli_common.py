@@ -1,5 +1,5 @@
 """Pieces every `stormwatch` command module shares: the error console, the datasets
-option and folder, and JSON output."""
+option and folder, the early warning's settings, and JSON output."""
 
 from __future__ import annotations
 
@@ -24,6 +24,24 @@ data_option = click.option(
     type=click.Path(file_okay=False, path_type=Path),
     help="Datasets folder (default: STORMWATCH_DATA_DIR or ../shared/data).",
 )
+
+
+warning_option = click.option(
+    "--warning-set",
+    "warning_set",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="An early-warning setting (a WarningConfig field, e.g. margin=0.2); repeatable. "
+    "Also STORMWATCH_WARNING.",
+)
+
+
+def warning_config(flags: tuple[str, ...]) -> Any:
+    """The early warning's settings (`settings.warning_config`), or one clear error."""
+    try:
+        return settings.warning_config(flags)
+    except settings.SettingError as exc:
+        raise click.UsageError(str(exc)) from None
 
 
 def emit_json(obj: Any, as_json: bool, output: Path | None) -> bool:

@@ -10,7 +10,14 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from stormwatch.cli_common import data_option, data_root, emit_json, err
+from stormwatch.cli_common import (
+    data_option,
+    data_root,
+    emit_json,
+    err,
+    warning_config,
+    warning_option,
+)
 from stormwatch.models import TIERS
 from stormwatch.training.accurate import Schedule
 
@@ -209,13 +216,7 @@ def eval_command(
     help="Streams with a friendly viral surge (a warning there is a false alarm).",
 )
 @click.option("--seed", default=0, show_default=True)
-@click.option(
-    "--set",
-    "settings",
-    multiple=True,
-    metavar="NAME=VALUE",
-    help="Try another detector setting (a WarningConfig field, e.g. margin=0.1); repeatable.",
-)
+@warning_option
 @click.option("--json", "as_json", is_flag=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path))
 def eval_warning(
@@ -226,20 +227,17 @@ def eval_warning(
     hijack: int,
     viral: int,
     seed: int,
-    settings: tuple[str, ...],
+    warning_set: tuple[str, ...],
     as_json: bool,
     output: Path | None,
 ) -> None:
     """Early-warning detection delay on simulated hijacks and false alarms on calm
     streams (built from labelled TweetEval posts), beside the k-sigma spike rule. Choose
     settings on `--split val`; report the test split's figures."""
-    from stormwatch.core.warning import WarningConfig, with_settings
+    from stormwatch.core.warning import changed_settings
     from stormwatch.evaluation_warning import run_warning_eval
 
-    try:
-        config = with_settings(WarningConfig(), settings)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="--set") from None
+    config = warning_config(warning_set)
     report = run_warning_eval(
         data_root(data),
         tier,
@@ -282,8 +280,9 @@ def eval_warning(
         )
     Console().print(table)
     err.print("delays: minutes after onset, with 95% intervals over the hijack streams (bootstrap)")
-    if settings:
-        err.print(f"detector settings changed: {', '.join(settings)} (the rest as shipped)")
+    changed = ", ".join(f"{k}={v}" for k, v in changed_settings(config).items())
+    if changed:
+        err.print(f"detector settings changed: {changed} (the rest as shipped)")
     surges = report["viral"]
     err.print(
         f"friendly viral surges (volume 10-50x, mood unchanged): {surges['streams']} streams, "

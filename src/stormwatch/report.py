@@ -170,7 +170,7 @@ def _accounts(
     return out
 
 
-def _methods(model: ModelRef, prevalence: dict[str, Any]) -> dict[str, Any]:
+def _methods(model: ModelRef, prevalence: dict[str, Any], warning: Any = None) -> dict[str, Any]:
     from stormwatch.models import installed_config
     from stormwatch.models.card import read_figures
 
@@ -189,14 +189,15 @@ def _methods(model: ModelRef, prevalence: dict[str, Any]) -> dict[str, Any]:
     }
     from dataclasses import asdict
 
-    from stormwatch.core.warning import WarningConfig
+    from stormwatch.core.warning import WarningConfig, changed_settings
 
     return {
         "model": {"name": model.name, "version": model.version, "kind": config.get("kind")},
         "figures": figures,
         "estimators": estimators,
         # The early warning's settings, so the methods section states the rule it ran.
-        "warning": asdict(WarningConfig()),
+        "warning": asdict(warning or WarningConfig()),
+        "warning_changed": changed_settings(warning),
     }
 
 
@@ -209,15 +210,24 @@ def build_report(
     examples: int = 5,
     accounts: int = 10,
     crowd: Any = None,
+    warning: Any = None,
 ) -> dict[str, Any]:
     """Everything the report shows, as plain JSON-able data (`crowd`: people's labels of a
-    random sample, `crowd.read_sheet`)."""
+    random sample, `crowd.read_sheet`; `warning`: the early warning's `WarningConfig`,
+    None as shipped)."""
     stored = store.counts()
     first, last = stored["first"], stored["last"]
     if window_ms is None and first and last:
         _, window_ms = auto_window(int(first.timestamp() * 1000), int(last.timestamp() * 1000))
     summary = summarize(
-        store, model, RunCounts(), include_reposts, window_ms, include_non_english, crowd=crowd
+        store,
+        model,
+        RunCounts(),
+        include_reposts,
+        window_ms,
+        include_non_english,
+        crowd=crowd,
+        warning=warning,
     )
     scored = store.scores(model, include_reposts, include_non_english)
     flags = hard_labels(scored.proba, model.layout)
@@ -263,7 +273,7 @@ def build_report(
         "themes": summary.get("themes") or [],
         "examples": _examples(store, scored, model.layout, examples),
         "accounts": _accounts(store, scored, model.layout, accounts),
-        "methods": _methods(model, summary["prevalence"]),
+        "methods": _methods(model, summary["prevalence"], warning),
     }
 
 

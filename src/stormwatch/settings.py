@@ -6,8 +6,13 @@ The CLI's flags override both. `docs/settings.md` is checked against this table 
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from stormwatch.core.warning import WarningConfig
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +36,12 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("batch_size", "2048", "Posts per batch when reading, storing and scoring."),
     Setting("tier", "fast", "Classifier tier used to label posts."),
+    Setting(
+        "warning",
+        "",
+        "Early-warning detector settings as NAME=VALUE pairs separated by commas "
+        "(WarningConfig fields, e.g. margin=0.2,persist=5). Empty: as shipped.",
+    ),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}
@@ -55,6 +66,22 @@ def get_int(name: str) -> int:
     if number <= 0:
         raise SettingError(f"{_BY_NAME[name].env}={value!r} must be positive")
     return number
+
+
+def warning_config(flags: Sequence[str] = ()) -> WarningConfig:
+    """The early warning's settings: as shipped, then STORMWATCH_WARNING's pairs, then
+    the command line's `--warning-set` ones (the last word on a name wins)."""
+    from stormwatch.core.warning import WarningConfig, with_settings
+
+    pairs = [p for p in get("warning").split(",") if p.strip()]
+    try:
+        config = with_settings(WarningConfig(), pairs)
+    except ValueError as exc:
+        raise SettingError(f"{_BY_NAME['warning'].env}: {exc}") from None
+    try:
+        return with_settings(config, flags)
+    except ValueError as exc:
+        raise SettingError(f"--warning-set: {exc}") from None
 
 
 def data_dir(explicit: str | os.PathLike[str] | None = None) -> Path:

@@ -160,6 +160,17 @@ def with_settings(config: WarningConfig, assignments: Sequence[str]) -> WarningC
     return replace(config, **changes)
 
 
+def changed_settings(config: WarningConfig | None) -> dict[str, Any]:
+    """The settings that differ from the shipped ones (empty if none): what a summary,
+    report or table states when the detector was tuned."""
+    shipped = WarningConfig()
+    return {
+        f.name: getattr(config, f.name)
+        for f in fields(shipped)
+        if config is not None and getattr(config, f.name) != getattr(shipped, f.name)
+    }
+
+
 @dataclass
 class Alert:
     level: str

@@ -71,6 +71,7 @@ class Config:
     themes_every_s: float = 15.0
     themes_after: int = 500
     purpose: Any = None  # core.purpose.Purpose: the hijack signal joins the early warning
+    warning: Any = None  # core.warning.WarningConfig: the early warning's settings (None: shipped)
 
 
 class Answer(BaseModel):
@@ -244,6 +245,7 @@ def create_app(
                     scored=view.scored(reposts, all_languages),
                     with_coordination=False,  # slow on big stores: its own, slower cache
                     with_themes=False,  # the themes page has its own
+                    warning=config.warning,
                 )
                 | {
                     "backlog": live.backlog,
@@ -485,7 +487,12 @@ def create_app(
             scored = view.scored()
             off = _off_purpose(scored.rowids) if config.purpose is not None else None
             found = detect_alerts(
-                scored, live.model.layout, validation, baseline=config.baseline, off_purpose=off
+                scored,
+                live.model.layout,
+                validation,
+                config.warning,
+                baseline=config.baseline,
+                off_purpose=off,
             )
             return alert_records(stores.get(), scored, live.model.layout, found)
 
