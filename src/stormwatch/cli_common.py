@@ -6,13 +6,16 @@ from __future__ import annotations
 import sys
 from importlib.resources import as_file, files
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 import orjson
 from rich.console import Console
 
 from stormwatch import settings
+
+if TYPE_CHECKING:
+    from stormwatch.core.warning import WarningConfig
 
 err = Console(stderr=True)
 SAMPLE = "sample_campaign.jsonl.gz"
@@ -36,7 +39,7 @@ warning_option = click.option(
 )
 
 
-def warning_config(flags: tuple[str, ...]) -> Any:
+def warning_config(flags: tuple[str, ...]) -> WarningConfig:
     """The early warning's settings (`settings.warning_config`), or one clear error."""
     try:
         return settings.warning_config(flags)

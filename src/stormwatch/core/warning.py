@@ -132,8 +132,8 @@ class WarningConfig:
 
 def with_settings(config: WarningConfig, assignments: Sequence[str]) -> WarningConfig:
     """`config` with some fields set from `NAME=VALUE` strings (`margin=0.1`), each value
-    read as its field's type: how `eval warning --set` tries another threshold on the
-    val streams without editing code."""
+    read as its field's type: how `--warning-set` and STORMWATCH_WARNING tune the detector
+    without editing code."""
     types = {f.name: type(getattr(config, f.name)) for f in fields(config)}
     changes: dict[str, Any] = {}
     for assignment in assignments:
@@ -163,11 +163,13 @@ def with_settings(config: WarningConfig, assignments: Sequence[str]) -> WarningC
 def changed_settings(config: WarningConfig | None) -> dict[str, Any]:
     """The settings that differ from the shipped ones (empty if none): what a summary,
     report or table states when the detector was tuned."""
+    if config is None:
+        return {}
     shipped = WarningConfig()
     return {
         f.name: getattr(config, f.name)
         for f in fields(shipped)
-        if config is not None and getattr(config, f.name) != getattr(shipped, f.name)
+        if getattr(config, f.name) != getattr(shipped, f.name)
     }
 
 
