@@ -266,6 +266,12 @@ def test_demo_runs_on_the_bundled_sample(tmp_path):
     warnings = [a for a in summary["alerts"] if a["level"] in ("warning", "critical")]
     assert warnings and "2013-11-13T19" <= warnings[0]["at"] < "2013-11-13T21"
     assert warnings[0]["evidence"]["examples"] and warnings[0]["recommendation"]
+    # The table output shows them too, a line each in the posts' own time.
+    lines = [x for x in result.stdout.splitlines() if x.startswith("• 2013-11-13 ")]
+    assert f"Early warning: {len(warnings)} warning or critical alert(s)" in result.stdout
+    assert len(lines) == min(len(warnings), 10)
+    assert lines[0].startswith(f"• {warnings[0]['at'][:16].replace('T', ' ')} UTC  WARNING — ")
+    assert "Recommended: tighten moderation" in lines[0]
     # Alerts are stored once; a second run over the same store adds none.
     from stormwatch.store.alerts import AlertStore
     from stormwatch.store.sqlite import SQLiteStore

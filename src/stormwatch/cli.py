@@ -229,9 +229,33 @@ def print_summary(summary: dict[str, Any], console: Console) -> None:
         console.print(series)
     if summary.get("themes"):
         console.print(themes_table(summary["themes"][:10]))
+    _print_alerts(summary, console)
     console.print(f"store: {summary['db']}")
     if summary.get("rejects_file"):
         console.print(f"rejected/skipped lines kept in: {summary['rejects_file']}")
+
+
+def _print_alerts(summary: dict[str, Any], console: Console, most: int = 10) -> None:
+    """The early warning's warning and critical alerts, a line each in the posts' own
+    time (watch alerts only counted), and the settings changed from the shipped ones."""
+    from stormwatch.core.warning import describe
+
+    alerts = summary.get("alerts") or []
+    raised = [a for a in alerts if a["level"] != "watch"]
+    changed = ", ".join(f"{k}={v}" for k, v in (summary.get("warning_settings") or {}).items())
+    console.print(
+        f"Early warning: {len(raised)} warning or critical alert(s), "
+        f"{len(alerts) - len(raised)} watch"
+        + (f" (settings changed: {changed})" if changed else ""),
+        markup=False,
+    )
+    for alert in raised[:most]:
+        at = alert["at"][:16].replace("T", " ")
+        console.print(
+            f"• {at} UTC  {describe(alert)}", markup=False, highlight=False, soft_wrap=True
+        )
+    if len(raised) > most:
+        console.print(f"• ... and {len(raised) - most} more (analyze --json lists them all)")
 
 
 def _purpose_or_none(sentence: str | None, examples: Path | None = None) -> Any:
