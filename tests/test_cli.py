@@ -347,3 +347,23 @@ def test_eval_warning_refuses_an_unknown_setting_before_building_any_stream(tmp_
     env = {"STORMWATCH_WARNING": "persist=two"}
     bad = CliRunner().invoke(main, ["eval", "warning", "--data", str(tmp_path)], env=env)
     assert bad.exit_code == 2 and "STORMWATCH_WARNING: 'persist=two'" in bad.output
+
+
+def test_the_themes_table_shows_hostile_text_as_typed():
+    from rich.console import Console
+
+    from stormwatch.cli import themes_table
+
+    label, text = "[/bold] bank", "[link=http://evil.example]click[/link] [bold red]LOUD[/] [/x]"
+    theme = {
+        "id": 1,
+        "label": label,
+        "size": 3,
+        "share": {"estimate": 0.5, "low": 0.4, "high": 0.6},
+        "mix": {"negative": 0.9},
+        "examples": [{"text": text}],
+    }
+    console = Console(record=True, width=300)
+    console.print(themes_table([theme]))
+    shown = console.export_text()
+    assert label in shown and text in shown

@@ -51,6 +51,12 @@ def test_preflight_tells_a_friendly_crowd_from_a_hostile_one(tmp_path):
     grievances = angry["themes"]
     assert grievances and grievances[0]["share_of_negative"] >= grievances[-1]["share_of_negative"]
     assert all(t["label"] in html for t in grievances)
+    # In the terminal too, a brand (or a theme label quoted in a reason) is shown as typed:
+    # never read as console markup, which a stray closing tag would crash.
+    brand = "[/bold][link=http://evil.example]Brand[/link]"
+    shown = runner.invoke(main, ["preflight", str(hostile), "--brand", brand])
+    assert shown.exit_code == 0, shown.output
+    assert f"posts about {brand})" in shown.stdout and "What to do: " in shown.stdout
     assert any("centres on" in reason for reason in angry["reasons"])
     # The model's own evidence (eval quantify --save) is quoted where its intervals fell short.
     from stormwatch.models import interval_evidence

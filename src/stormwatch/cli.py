@@ -22,7 +22,14 @@ from stormwatch.analysis import (
     parse_window,
     summarize,
 )
-from stormwatch.cli_common import emit_json, err, sample_path, warning_config, warning_option
+from stormwatch.cli_common import (
+    emit_json,
+    err,
+    plain,
+    sample_path,
+    warning_config,
+    warning_option,
+)
 from stormwatch.crowd import SheetError
 from stormwatch.export import EXPORT_FORMATS
 from stormwatch.models import TIERS, load_classifier
@@ -206,7 +213,7 @@ def print_summary(summary: dict[str, Any], console: Console) -> None:
     for sentence in summary.get("statements", []):
         console.print(f"• {sentence[0].upper()}{sentence[1:]}.")
     if summary.get("purpose"):
-        console.print(f"• {summary['purpose']['statement']}.")
+        console.print(plain(f"• {summary['purpose']['statement']}."))
     if summary.get("windows"):
         labels = list(summary["windows"][0]["prevalence"]) or []
         series = Table(
@@ -283,12 +290,12 @@ def themes_table(themes: list[dict[str, Any]]) -> Table:
         example = t["examples"][0]["text"] if t["examples"] else ""
         table.add_row(
             str(t["id"]),
-            t["label"],
+            plain(t["label"]),
             f"{t['size']:,}",
             f"{share['estimate']:.1%} ({share['low']:.1%}-{share['high']:.1%})",
             f"{t['mix']['negative']:.0%}" if "negative" in t["mix"] else "-",
             f"{t['mix']['offensive']:.0%}" if "offensive" in t["mix"] else "-",
-            example[:90] + ("…" if len(example) > 90 else ""),
+            plain(example[:90] + ("…" if len(example) > 90 else "")),
         )
     return table
 
@@ -905,12 +912,12 @@ def preflight(
     console = Console()
     colour = {"low": "green", "elevated": "yellow", "high": "red", "severe": "bold red"}
     console.print(
-        f"[{colour[result['level']]}]Risk: {result['level'].upper()}[/] "
-        f"({result['posts']:,} posts{' about ' + brand if brand else ''})"
+        plain(f"Risk: {result['level'].upper()}", colour[result["level"]]),
+        plain(f"({result['posts']:,} posts{' about ' + brand if brand else ''})"),
     )
-    for reason in result["reasons"]:
-        console.print(f"  - {reason}")
-    console.print(f"What to do: {result['recommendation']}.")
+    for reason in result["reasons"]:  # they quote theme labels: words of the posts
+        console.print(plain(f"  - {reason}"))
+    console.print(plain(f"What to do: {result['recommendation']}."))
     for label, p in result["prevalence"].items():
         console.print(
             f"  {label}: {p['estimate']:.1%} (95% interval {p['low']:.1%}-{p['high']:.1%}, "

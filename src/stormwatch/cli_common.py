@@ -1,5 +1,6 @@
-"""Pieces every `stormwatch` command module shares: the error console, the datasets
-option and folder, the early warning's settings, and JSON output."""
+"""Pieces every `stormwatch` command module shares: the error console, hostile text shown
+as plain text, the datasets option and folder, the early warning's settings, and JSON
+output."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import click
 import orjson
 from rich.console import Console
+from rich.text import Text
 
 from stormwatch import settings
 
@@ -45,6 +47,13 @@ def warning_config(flags: tuple[str, ...]) -> WarningConfig:
         return settings.warning_config(flags)
     except settings.SettingError as exc:
         raise click.UsageError(str(exc)) from None
+
+
+def plain(text: object, style: str = "") -> Text:
+    """Text the terminal shows as it is. Posts, theme labels and servers' errors may hold
+    `[bold]` or `[link=...]`, which rich would read as markup (hiding text, adding links),
+    and a stray `[/bold]` would stop the command with a MarkupError."""
+    return Text(str(text), style=style)
 
 
 def emit_json(obj: Any, as_json: bool, output: Path | None) -> bool:

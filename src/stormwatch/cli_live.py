@@ -16,7 +16,7 @@ from rich.live import Live as RichLive
 from rich.table import Table
 
 from stormwatch import settings
-from stormwatch.cli_common import err
+from stormwatch.cli_common import err, plain
 from stormwatch.models import TIERS, load_classifier
 from stormwatch.sources.credentials import Credentials, CredentialsError, load
 
@@ -150,9 +150,9 @@ def listen(
     failed = [s for s in status["sources"] if s["state"] == "failed"]
     if failed or status["errors"]:
         for s in failed:
-            err.print(f"[red]{s['source']} stopped:[/red] {s['last_error']}")
+            err.print(plain(f"{s['source']} stopped: {s['last_error']}", "red"))
         for e in status["errors"]:
-            err.print(f"[red]{e}[/red]")
+            err.print(plain(e, "red"))
         raise SystemExit(1)
 
 
@@ -172,7 +172,7 @@ def _status_view(status: dict[str, Any]) -> Group:
             str(s["reconnects"]),
             "-" if s["lag_s"] is None else f"{s['lag_s']:.1f}s",
             skipped,
-            s["last_error"] or "",
+            plain(s["last_error"] or ""),
         )
     lag = status["scored_lag_s"]
     line = (
@@ -276,7 +276,7 @@ def _send_with_retries(outbox: Any, reply_id: int, repliers: dict[str, Any]) -> 
         if result["status"] != "failed" or result["next_attempt_ms"] < 0:
             return result
         wait = max(0.0, result["next_attempt_ms"] / 1000 - time.time())
-        err.print(f"reply {reply_id}: {result['last_error']}; retrying in {wait:.0f}s")
+        err.print(plain(f"reply {reply_id}: {result['last_error']}; retrying in {wait:.0f}s"))
         time.sleep(wait)
 
 
@@ -285,7 +285,7 @@ def _print_plan(shown: dict[str, Any], platform: str, as_json: bool) -> None:
         click.echo(orjson.dumps({"dry_run": True, "platform": platform, **shown}).decode())
         return
     err.print(f"[bold]dry run[/bold] — would send to {platform}:")
-    err.print(f"{shown['method']} {shown['url']}")
+    err.print(plain(f"{shown['method']} {shown['url']}"))
     for name, value in shown["headers"].items():
         err.print(f"{name}: {value}", markup=False)
     Console().print_json(data=shown["json"])
@@ -307,8 +307,8 @@ def _print_replies(rows: list[dict[str, Any]], as_json: bool) -> None:
             r["platform"],
             r["status"],
             str(r["attempts"]),
-            r["text"][:60],
-            result[:80],
+            plain(r["text"][:60]),
+            plain(result[:80]),
         )
     Console().print(table)
 
