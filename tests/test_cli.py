@@ -355,15 +355,17 @@ def test_the_themes_table_shows_hostile_text_as_typed():
     from stormwatch.cli import themes_table
 
     label, text = "[/bold] bank", "[link=http://evil.example]click[/link] [bold red]LOUD[/] [/x]"
+    escape = "\x1b[2J\x1b]0;owned\x07"  # clear the screen, retitle the window
     theme = {
         "id": 1,
         "label": label,
         "size": 3,
         "share": {"estimate": 0.5, "low": 0.4, "high": 0.6},
         "mix": {"negative": 0.9},
-        "examples": [{"text": text}],
+        "examples": [{"text": text + escape}],
     }
     console = Console(record=True, width=300)
     console.print(themes_table([theme]))
     shown = console.export_text()
     assert label in shown and text in shown
+    assert "\\x1b[2J\\x1b]0;owned\\x07" in shown and "\x1b" not in shown

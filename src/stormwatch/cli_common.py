@@ -49,11 +49,19 @@ def warning_config(flags: tuple[str, ...]) -> WarningConfig:
         raise click.UsageError(str(exc)) from None
 
 
+# Control characters but newline and tab, shown as `\x1b`: a post holding a terminal escape
+# sequence must not clear the screen, retitle the window or forge other output.
+_CONTROLS = {
+    code: f"\\x{code:02x}" for code in (*range(32), *range(127, 160)) if chr(code) not in "\n\t"
+}
+
+
 def plain(text: object, style: str = "") -> Text:
     """Text the terminal shows as it is. Posts, theme labels and servers' errors may hold
     `[bold]` or `[link=...]`, which rich would read as markup (hiding text, adding links),
-    and a stray `[/bold]` would stop the command with a MarkupError."""
-    return Text(str(text), style=style)
+    and a stray `[/bold]` would stop the command with a MarkupError; control characters are
+    shown escaped."""
+    return Text(str(text).translate(_CONTROLS), style=style)
 
 
 def emit_json(obj: Any, as_json: bool, output: Path | None) -> bool:
