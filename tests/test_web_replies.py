@@ -19,6 +19,7 @@ from stormwatch.web.app import Config, create_app
 from test_web_api import PASSWORD, login, setup_db
 
 HOSTILE = '<script>alert("x")</script>'
+EVIL_LINK = "javascript:alert(document.cookie)"
 
 
 @pytest.fixture(scope="module")
@@ -108,3 +109,22 @@ def test_without_repliers_answers_stay_drafts_and_the_status_page_escapes(tmp_pa
     assert source["source"] == "mastodon" and source["reconnects"] == 2 and not source["stale"]
     assert data["replies"]["counts"] == {"draft": 1}
     assert PASSWORD not in page
+
+
+def test_a_reply_link_that_is_not_https_is_never_shown(tmp_path, classifier):
+    db = tmp_path / "c.db"
+    _store_with_question(db)
+    with TestClient(create_app(db, classifier, Config())) as client:
+        csrf = login(client, "mod")
+        client.post(
+            "/api/v1/questions/1/answer",
+            json={"answer": "Refunds go out on Monday."},
+            headers={"x-csrf-token": csrf},
+        )
+        with SQLiteStore(db) as store:  # as if the platform had answered with this link
+            store.db.execute("UPDATE replies SET status = 'sent', remote_url = ?", (EVIL_LINK,))
+        pages = [client.get(path).text for path in ("/status", "/queue")]
+        data = client.get("/status", headers={"accept": "application/json"}).json()
+    [reply] = data["replies"]["recent"]
+    assert reply["status"] == "sent" and reply["remote_url"] is None
+    assert all("javascript:" not in page for page in pages)

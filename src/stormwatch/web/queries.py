@@ -197,6 +197,12 @@ def question_queue(
     }
 
 
+def _https_or_none(url: Any) -> str | None:
+    """A platform's link to a sent reply, if it is an https one: the server that answered
+    chose it, and a page must never link to `javascript:` or plain http."""
+    return url if isinstance(url, str) and url.startswith("https://") else None
+
+
 def _attach_replies(store: SQLiteStore, items: list[dict[str, Any]]) -> None:
     """Each answered question's newest reply: draft, sent (with its link), failed (why)."""
     rowids = [item["rowid"] for item in items]
@@ -209,8 +215,12 @@ def _attach_replies(store: SQLiteStore, items: list[dict[str, Any]]) -> None:
         f"WHERE post_rowid IN ({marks}) ORDER BY reply_id",
         rowids,
     ):
-        safe_url = url if isinstance(url, str) and url.startswith("https://") else None
-        newest[rowid] = {"status": status, "url": safe_url, "error": error, "tries": attempts}
+        newest[rowid] = {
+            "status": status,
+            "url": _https_or_none(url),
+            "error": error,
+            "tries": attempts,
+        }
     for item in items:
         item["reply"] = newest.get(item["rowid"])
 
@@ -262,7 +272,10 @@ def source_status(store: SQLiteStore, sending: bool) -> dict[str, Any]:
         "cursors": store.cursors(),
         "replies": {
             "counts": outbox.counts(),
-            "recent": outbox.list(newest_first=True, limit=50),
+            "recent": [
+                r | {"remote_url": _https_or_none(r["remote_url"])}
+                for r in outbox.list(newest_first=True, limit=50)
+            ],
             "sending": sending,
         },
     }
