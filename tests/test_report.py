@@ -109,6 +109,7 @@ def test_methods_state_changed_warning_settings_and_the_alerts_follow_them(campa
     assert not report["alerts"]
     raised = {a["level"]: a["at"] for a in reversed(tuned["alerts"])}
     assert "2013-11-13T15:00" <= raised["warning"] < raised["critical"]
+    assert "negative mean probability " in text  # the alerts table says what it compared
 
 
 def test_methods_give_each_test_score_with_its_interval(report):

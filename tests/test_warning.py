@@ -56,6 +56,15 @@ def test_a_hijack_escalates_to_warning_then_critical_with_evidence():
     evidence = raised["critical"].evidence
     assert evidence["labels"]["negative"]["low"] > evidence["labels"]["negative"]["baseline_high"]
     assert "pause" in raised["critical"].recommendation
+    # Its one-line message names what was compared: a mean probability, not a share.
+    from stormwatch.core.warning import describe
+
+    assert evidence["labels"]["negative"]["measure"] == "mean probability"
+    line = describe(raised["critical"].as_dict())
+    assert line.startswith("CRITICAL — Hostility beyond the baseline: negative mean probability ")
+    # ... and which test found it beyond the baseline.
+    because = evidence["labels"]["negative"]["because"]
+    assert because and f"why: {' and '.join(because)})" in line
     # Sustained hostility is one alert per level, not one per minute.
     assert levels(detector).count("critical") == 1
 

@@ -40,6 +40,7 @@ from stormwatch.core.quantify import (
 )
 
 LEVELS = ("watch", "warning", "critical")
+MEASURES = {"pcc": "mean probability", "cc": "share of posts"}  # what an alert's `share` is
 COMPARED = ("cc", "pcc")  # what the detector can compare: counted shares or mean scores
 LABELS = ("negative", "offensive", "off_purpose")  # off_purpose: only with a stated purpose
 BINS = 32  # score bins per decision in a minute's histogram (exact for CC/ACC)
@@ -351,6 +352,9 @@ class Detector:
             self._beyond[label] = self._beyond[label] + 1 if beyond else 0
             surging = early_burst and self._surging(label, base)
             detail = {
+                # What `share` is: the window's mean probability (pcc), which is compared
+                # with the baseline's own, or its counted share (cc); never a prevalence.
+                "measure": MEASURES[self._method(label)],
                 "share": round(now.estimate, 3),
                 "low": round(now.low, 3),
                 "high": round(now.high, 3),
@@ -359,8 +363,24 @@ class Detector:
                 "cusum": round(self._cusum[label], 1),
                 "posts": n_window,
             }
-            if self._beyond[label] >= cfg.persist or surging or self._cusum[label] > cfg.cusum_h:
-                hostile[label] = detail
+            because = [
+                reason
+                for reason, held in (
+                    (
+                        f"above the baseline beyond doubt {self._beyond[label]} minutes running",
+                        self._beyond[label] >= cfg.persist,
+                    ),
+                    (
+                        f"a volume burst's newest {cfg.surge_span} minutes above it at "
+                        f"{cfg.surge_confidence:.0%}",
+                        surging,
+                    ),
+                    ("a slow build-up (CUSUM)", self._cusum[label] > cfg.cusum_h),
+                )
+                if held
+            ]
+            if because:
+                hostile[label] = detail | {"because": because}
             elif now.low > base.high + cfg.watch_margin * self._gaps[label]:
                 findings.append({"level": "watch", "kind": f"{label}_rising", "evidence": detail})
         if burst:
@@ -546,17 +566,30 @@ def describe(alert: dict[str, Any]) -> str:
     """One line a person can act on: what, how much, and what to do."""
     evidence = alert["evidence"]
     if alert["kind"] == "hostility":
-        parts = [
-            f"{label.replace('_', '-')} {e['share']:.0%} (at least {e['low']:.0%}; "
-            f"baseline {e['baseline']:.0%})"
-            for label, e in evidence["labels"].items()
-        ]
+        parts = [evidence_phrase(label, e) for label, e in evidence["labels"].items()]
         what = "Hostility beyond the baseline: " + ", ".join(parts)
     elif alert["kind"] == "volume_burst":
         what = f"Volume burst: {evidence['posts']:,} posts, {evidence['ratio']}x the expected"
-    else:
+    elif alert["kind"].endswith("_rising"):
+        label = alert["kind"].removesuffix("_rising")
+        what = f"{label.replace('_', '-').capitalize()} rising: {evidence_phrase(label, evidence)}"
+    else:  # `alerts test`'s trial alert
         what = (
             f"{alert['kind'].replace('_', ' ').capitalize()}: {evidence['share']:.0%} "
             f"(baseline {evidence['baseline']:.0%})"
         )
     return f"{alert['level'].upper()} — {what}. Recommended: {alert['recommendation']}."
+
+
+def evidence_phrase(label: str, evidence: dict[str, Any]) -> str:
+    """`negative mean probability 41% (at least 32%; baseline 30%)`: what was compared,
+    named, so nobody quotes a mean probability as the share of negative posts. (Alerts
+    stored before `measure` existed read `negative 41% (...)`.)"""
+    measure = evidence.get("measure")
+    because = evidence.get("because")
+    return (
+        f"{label.replace('_', '-')}{' ' + measure if measure else ''} {evidence['share']:.0%} "
+        f"(at least {evidence['low']:.0%}; baseline {evidence['baseline']:.0%}"
+        + (f"; why: {' and '.join(because)}" if because else "")
+        + ")"
+    )
