@@ -91,6 +91,7 @@ def test_methods_state_the_early_warning_rule_it_ran(report):
     assert f"the lower end of the {config.confidence * 100:g}% interval is " in text
     assert f"is {config.margin * 100:g} points above the baseline's upper end" in text
     assert f"at {config.surge_confidence * 100:g}%, or a CUSUM" in text
+    assert f"learned from the first {config.learn_minutes // 60} hours and" in text
     assert "mean negative and offensive probabilities" in text
     assert "changed from the shipped ones" not in text
 
@@ -104,6 +105,7 @@ def test_methods_state_changed_warning_settings_and_the_alerts_follow_them(campa
         tuned = build_report(store, store.latest_model(), warning=quick)
     text = " ".join(render_html(tuned).split())
     assert "is 20 points above the baseline's upper end" in text
+    assert "learned from the first 30 minutes and" in text
     assert "changed from the shipped ones" in text
     assert "<code>learn_minutes=30</code>, <code>margin=0.2</code>." in text
     assert not report["alerts"]
