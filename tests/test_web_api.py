@@ -339,3 +339,47 @@ def test_the_consoles_early_warning_runs_with_its_configured_settings(tmp_path, 
             raised[name] = {a["level"] for a in history}
     assert raised["shipped"] == set()
     assert {"warning", "critical"} <= raised["quick"]
+
+
+def test_an_oversized_upload_is_refused_whether_its_length_is_declared_or_not(served):
+    from stormwatch.web.app import MAX_BODY
+
+    client, token, path = served
+    auth = {"Authorization": f"Bearer {token}"}
+    line = ndjson(campaign_posts()[:1])
+    big = line * (MAX_BODY // len(line) + 1)
+    assert len(big) > MAX_BODY
+    declared = client.post("/api/v1/posts", content=big, headers=auth)
+    assert declared.status_code == 413 and "16 MiB" in declared.json()["error"]
+
+    def chunks():  # no Content-Length: sent chunked, refused once past the limit
+        for start in range(0, len(big), 1 << 20):
+            yield big[start : start + (1 << 20)]
+
+    streamed = client.post("/api/v1/posts", content=chunks(), headers=auth)
+    assert streamed.status_code == 413
+    with SQLiteStore(path) as store:
+        assert store.post_count() == 0
+    # Under the limit, the same post is taken.
+    assert client.post("/api/v1/posts", content=line, headers=auth).json()["accepted"] == 1
+
+
+def test_an_endless_upload_is_cut_off_at_the_limit_not_read_whole():
+    import asyncio
+
+    from fastapi import HTTPException
+    from starlette.requests import Request
+
+    from stormwatch.web.app import _bounded_body
+
+    pulled = []
+
+    async def receive():  # a chunked upload that never ends
+        pulled.append(1 << 16)
+        return {"type": "http.request", "body": b"x" * (1 << 16), "more_body": True}
+
+    request = Request({"type": "http", "method": "POST", "headers": []}, receive)
+    with pytest.raises(HTTPException) as refused:
+        asyncio.run(_bounded_body(request, limit=1 << 20))
+    assert refused.value.status_code == 413
+    assert sum(pulled) <= (1 << 20) + (1 << 16)

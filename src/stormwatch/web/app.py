@@ -78,6 +78,23 @@ class Answer(BaseModel):
     answer: str | None = None
 
 
+async def _bounded_body(request: Request, limit: int = MAX_BODY) -> bytes:
+    """The request body, refused with 413 as soon as it is over `limit`: by its declared
+    length before reading, else while it streams in, so an oversized (or endless chunked)
+    upload is never held in memory whole."""
+    too_big = HTTPException(413, f"request body over {limit // (1024 * 1024)} MiB")
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise too_big
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise too_big
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 def create_app(
     db: str | Path,
     classifier: Classifier | None = None,
@@ -182,9 +199,7 @@ def create_app(
                 f"scoring queue full ({live.backlog:,} posts waiting); retry later",
                 headers={"Retry-After": str(live.retry_after())},
             )
-        body = await request.body()
-        if len(body) > MAX_BODY:
-            raise HTTPException(413, f"request body over {MAX_BODY // (1024 * 1024)} MiB")
+        body = await _bounded_body(request)
         if not body.strip():
             raise HTTPException(400, "empty body: send a JSON array or NDJSON of posts")
         return JSONResponse(await run_in_threadpool(_ingest, body))
