@@ -129,3 +129,30 @@ def test_backfill_waits_for_the_rate_limit_reset_x_names():
     # after the first page, x-rate-limit-remaining was 0: it waited until the reset (~30 s)
     rate_waits = [s for s in clock.sleeps if s > 20]
     assert rate_waits and all(s <= 32 for s in rate_waits)
+
+
+def test_a_line_too_long_to_hold_is_skipped_as_it_streams_and_counted():
+    from stormwatch.sources.sse import MAX_LINE
+
+    scripts = [[("send", 2), ("huge", MAX_LINE + (1 << 20)), ("send", 2), ("close",)]]
+    with FakeX(scripts) as fake:
+        source, sink, _ = _run(fake, sessions=1, backfill=False)
+    assert sorted(sink.stored) == sorted(t["data"]["id"] for t in fake.tweets)
+    assert len(sink.stored) == 4 and not sink.rejects
+    assert source.health.dropped["line over 4 MiB (skipped unread)"] == 1
+
+
+def test_the_line_splitter_and_event_parser_never_hold_more_than_their_limit():
+    from stormwatch.sources.sse import LineSplitter, SSEParser
+
+    splitter = LineSplitter(max_line=100)
+    lines = []
+    for chunk in [b"ok\r\nbeg", b"x" * 60, b"x" * 60, b"x" * 60, b"xx\nafter\n"]:
+        lines += splitter.feed(chunk)
+        assert len(splitter.pending) <= 100
+    assert lines == [b"ok", b"after"] and splitter.take_oversized() == 1
+    assert splitter.take_oversized() == 0
+    parser = SSEParser(max_event=50)
+    feed = ["data: " + "y" * 40, "data: " + "y" * 40, "data: more", "", "data: fine", ""]
+    events = [e for line in feed for e in parser.feed(line)]
+    assert [e.data for e in events] == ["fine"] and parser.take_oversized() == 1

@@ -3,11 +3,12 @@ keep-alives), recent search with `next_token` pages and rate-limit headers, and
 `POST /2/tweets` for replies.
 
 Each connection to the stream plays the next script from `scripts`; a script is a list of
-steps: ("send", n) the next n tweets, ("keepalive",), ("malformed",), ("repeat",) the last
-tweet again, ("cut",) half a line then a dropped connection, ("silent", s), ("status",
-code, retry_after) an error answer instead of a stream, ("publish", n) tweets created but
-not streamed (only search finds them), ("close",) a clean end. With the scripts used up, a
-connection gets keep-alives until the client leaves.
+steps: ("send", n) the next n tweets, ("keepalive",), ("malformed",), ("huge", n) one
+line of n bytes, ("repeat",) the last tweet again, ("cut",) half a line then a dropped
+connection, ("silent", s), ("status", code, retry_after) an error answer instead of a
+stream, ("publish", n) tweets created but not streamed (only search finds them), ("close",)
+a clean end. With the scripts used up, a connection gets keep-alives until the client
+leaves.
 """
 
 from __future__ import annotations
@@ -135,6 +136,10 @@ class FakeX(FakeService):
                 req.chunk(b"\r\n")
             elif kind == "malformed":
                 req.chunk(b'{"data": {"id": "12", "text": \r\n')
+            elif kind == "huge":  # one line of step[1] bytes, sent in 64 KiB chunks
+                for start in range(0, step[1], 1 << 16):
+                    req.chunk(b"x" * min(1 << 16, step[1] - start))
+                req.chunk(b"\r\n")
             elif kind == "repeat" and last is not None:
                 req.chunk(last)
             elif kind == "silent":

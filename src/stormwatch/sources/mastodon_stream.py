@@ -94,6 +94,8 @@ class MastodonStream(HTTPLiveSource):
                             self.health.event(self.clock.now())
                             if event.event != "heartbeat":
                                 self._handle(event.event, event.data, sink)
+                    if skipped := splitter.take_oversized() + parser.take_oversized():
+                        self.health.drop("line or event over 4 MiB (skipped unread)", skipped)
                     if stop.is_set():
                         return
         except httpx.ReadTimeout:

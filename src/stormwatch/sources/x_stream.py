@@ -143,6 +143,8 @@ class XStream(HTTPLiveSource):
                         self.health.event(self.clock.now())
                         if line.strip():
                             self._handle(line, sink)
+                    if skipped := splitter.take_oversized():
+                        self.health.drop("line over 4 MiB (skipped unread)", skipped)
                     if stop.is_set():
                         return
         except httpx.ReadTimeout:
