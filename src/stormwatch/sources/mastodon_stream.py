@@ -25,7 +25,7 @@ from stormwatch.sources.credentials import Secret
 from stormwatch.sources.errors import MalformedRecord
 from stormwatch.sources.live import HTTPLiveSource, Sink, Stalled, check_response, newer_id
 from stormwatch.sources.mastodon import posts_from_status
-from stormwatch.sources.sse import LineSplitter, SSEParser
+from stormwatch.sources.sse import OVERSIZED, LineSplitter, SSEParser
 
 
 def link_url(header: str | None, rel: str) -> str | None:
@@ -95,7 +95,7 @@ class MastodonStream(HTTPLiveSource):
                             if event.event != "heartbeat":
                                 self._handle(event.event, event.data, sink)
                     if skipped := splitter.take_oversized() + parser.take_oversized():
-                        self.health.drop("line or event over 4 MiB (skipped unread)", skipped)
+                        self.health.drop(OVERSIZED, skipped)
                     if stop.is_set():
                         return
         except httpx.ReadTimeout:

@@ -17,6 +17,7 @@ class Event:
 
 HEARTBEAT = Event("heartbeat", "")
 MAX_LINE = 4 * 1024 * 1024  # a tweet with its expansions is a few kB; an event, too
+OVERSIZED = f"line or event over {MAX_LINE >> 20} MiB (skipped unread)"  # the health reason
 
 
 class SSEParser:

@@ -29,7 +29,7 @@ from stormwatch.sources.live import (
     check_response,
     newer_id,
 )
-from stormwatch.sources.sse import LineSplitter
+from stormwatch.sources.sse import OVERSIZED, LineSplitter
 from stormwatch.sources.x import posts_from_v2
 
 API = "https://api.x.com"
@@ -144,7 +144,7 @@ class XStream(HTTPLiveSource):
                         if line.strip():
                             self._handle(line, sink)
                     if skipped := splitter.take_oversized():
-                        self.health.drop("line over 4 MiB (skipped unread)", skipped)
+                        self.health.drop(OVERSIZED, skipped)
                     if stop.is_set():
                         return
         except httpx.ReadTimeout:
