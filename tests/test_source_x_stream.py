@@ -156,3 +156,15 @@ def test_the_line_splitter_and_event_parser_never_hold_more_than_their_limit():
     feed = ["data: " + "y" * 40, "data: " + "y" * 40, "data: more", "", "data: fine", ""]
     events = [e for line in feed for e in parser.feed(line)]
     assert [e.data for e in events] == ["fine"] and parser.take_oversized() == 1
+
+
+def test_a_search_answer_too_big_to_hold_is_refused_and_retried_later():
+    from stormwatch.sources.live import MAX_ANSWER
+
+    scripts = [[("send", 1), ("cut",)], [("send", 1), ("close",)]]
+    with FakeX(scripts, search_padding=MAX_ANSWER + 1) as fake:
+        source, sink, _ = _run(fake, sessions=2)
+    # The tweet cut mid-line is not back: its search answer was refused, not read whole.
+    assert len(sink.stored) == 1 and len(fake.tweets) == 3
+    assert ("http", 5.0) in source.waits
+    assert "answer over 16 MiB" in str(source.health.snapshot(0.0))

@@ -59,12 +59,14 @@ class FakeX(FakeService):
         search_page: int = 10,
         search_rate_limit_after: int | None = None,
         fail_posts: list[int | str] | None = None,
+        search_padding: int = 0,
     ) -> None:
         self.scripts = list(scripts)
         self.keepalive_s = keepalive_s
         self.search_page = search_page
         self.search_rate_limit_after = search_rate_limit_after
         self.fail_posts = list(fail_posts or [])  # statuses for the next POST /2/tweets calls
+        self.search_padding = search_padding  # bytes of filler in every search answer
         self.tweets: list[dict[str, Any]] = []  # every tweet created, in order
         self.streamed: list[str] = []  # ids sent whole on the stream
         self.rules: list[dict[str, str]] = [{"id": "900", "value": "other tool", "tag": "x"}]
@@ -179,6 +181,8 @@ class FakeX(FakeService):
             body["meta"]["newest_id"] = page[0]["data"]["id"]
         if start + size < len(found):
             body["meta"]["next_token"] = str(start + size)
+        if self.search_padding:  # a broken server's endless answer
+            body["meta"]["padding"] = "x" * self.search_padding
         req.reply(200, body, headers)
 
     # --- posting -----------------------------------------------------------------------

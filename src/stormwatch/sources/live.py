@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 import httpx
 from websockets.exceptions import InvalidStatus, WebSocketException
@@ -48,6 +48,28 @@ class Stalled(Exception):
 
 class Fatal(Exception):
     """Retrying cannot help (bad credentials, a rule the platform refuses): stop the source."""
+
+
+MAX_ANSWER = 16 * 1024 * 1024  # a page of 100 tweets with their expansions is well under 1 MiB
+
+
+def fetch(
+    client: httpx.Client, method: str, url: str, now: float, **kwargs: Any
+) -> tuple[bytes, httpx.Headers]:
+    """One request whose answer (a search or timeline page) is read as it streams in and
+    refused past MAX_ANSWER, so a broken or hostile server cannot fill the memory; error
+    statuses raise as `check_response` says. Returns (body, headers)."""
+    with client.stream(method, url, **kwargs) as response:
+        check_response(response, now)
+        chunks, size = [], 0
+        for chunk in response.iter_bytes():
+            size += len(chunk)
+            if size > MAX_ANSWER:
+                raise HTTPFailure(
+                    response.status_code, f"answer over {MAX_ANSWER >> 20} MiB (not read)"
+                )
+            chunks.append(chunk)
+        return b"".join(chunks), response.headers
 
 
 def check_response(response: httpx.Response, now: float) -> None:

@@ -23,7 +23,14 @@ from stormwatch.records import Post, Reject
 from stormwatch.sources.backoff import Backoff, Clock
 from stormwatch.sources.credentials import Secret
 from stormwatch.sources.errors import MalformedRecord
-from stormwatch.sources.live import HTTPLiveSource, Sink, Stalled, check_response, newer_id
+from stormwatch.sources.live import (
+    HTTPLiveSource,
+    Sink,
+    Stalled,
+    check_response,
+    fetch,
+    newer_id,
+)
 from stormwatch.sources.mastodon import posts_from_status
 from stormwatch.sources.sse import OVERSIZED, LineSplitter, SSEParser
 
@@ -197,9 +204,15 @@ class MastodonStream(HTTPLiveSource):
         newest, found = since, 0
         try:
             while url and not stop.is_set():
-                response = self._client.get(url, params=params, headers=self._headers())
-                check_response(response, self.clock.now())
-                page = orjson.loads(response.content)
+                body, headers = fetch(
+                    self._client,
+                    "GET",
+                    url,
+                    self.clock.now(),
+                    params=params,
+                    headers=self._headers(),
+                )
+                page = orjson.loads(body)
                 if not isinstance(page, list) or not page:
                     break
                 posts: list[Post] = []
@@ -218,7 +231,7 @@ class MastodonStream(HTTPLiveSource):
                 if posts:
                     found += len(posts)
                     sink.posts(self.name, posts, since)
-                url, params = link_url(response.headers.get("link"), "prev"), None
+                url, params = link_url(headers.get("link"), "prev"), None
         finally:
             self.gap_from = None
         self.cursor = newer_id(self.cursor, newest)

@@ -27,6 +27,7 @@ from stormwatch.sources.live import (
     Sink,
     Stalled,
     check_response,
+    fetch,
     newer_id,
 )
 from stormwatch.sources.sse import OVERSIZED, LineSplitter
@@ -77,11 +78,15 @@ class XStream(HTTPLiveSource):
     # --- HTTP helpers ------------------------------------------------------------------
 
     def _json(self, method: str, path: str, **kwargs: Any) -> tuple[dict[str, Any], httpx.Headers]:
-        response = self._client.request(
-            method, f"{self.api}{path}", headers=self._headers(), **kwargs
+        body, headers = fetch(
+            self._client,
+            method,
+            f"{self.api}{path}",
+            self.clock.now(),
+            headers=self._headers(),
+            **kwargs,
         )
-        check_response(response, self.clock.now())
-        return orjson.loads(response.content) if response.content else {}, response.headers
+        return orjson.loads(body) if body else {}, headers
 
     # --- rules -------------------------------------------------------------------------
 
