@@ -245,11 +245,11 @@ def print_summary(summary: dict[str, Any], console: Console) -> None:
 def _print_alerts(summary: dict[str, Any], console: Console, most: int = 10) -> None:
     """The early warning's warning and critical alerts, a line each in the posts' own
     time (watch alerts only counted), and the settings changed from the shipped ones."""
-    from stormwatch.core.warning import describe
+    from stormwatch.core.warning import describe, settings_text
 
     alerts = summary.get("alerts") or []
     raised = [a for a in alerts if a["level"] != "watch"]
-    changed = ", ".join(f"{k}={v}" for k, v in (summary.get("warning_settings") or {}).items())
+    changed = settings_text(summary.get("warning_settings") or {})
     console.print(
         f"Early warning: {len(raised)} warning or critical alert(s), "
         f"{len(alerts) - len(raised)} watch"

@@ -234,7 +234,7 @@ def eval_warning(
     """Early-warning detection delay on simulated hijacks and false alarms on calm
     streams (built from labelled TweetEval posts), beside the k-sigma spike rule. Choose
     settings on `--split val`; report the test split's figures."""
-    from stormwatch.core.warning import changed_settings
+    from stormwatch.core.warning import changed_settings, settings_text
     from stormwatch.evaluation_warning import run_warning_eval
 
     config = warning_config(warning_set)
@@ -280,7 +280,7 @@ def eval_warning(
         )
     Console().print(table)
     err.print("delays: minutes after onset, with 95% intervals over the hijack streams (bootstrap)")
-    changed = ", ".join(f"{k}={v}" for k, v in changed_settings(config).items())
+    changed = settings_text(changed_settings(config))
     if changed:
         err.print(f"detector settings changed: {changed} (the rest as shipped)")
     surges = report["viral"]

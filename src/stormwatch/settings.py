@@ -73,15 +73,16 @@ def warning_config(flags: Sequence[str] = ()) -> WarningConfig:
     the command line's `--warning-set` ones (the last word on a name wins)."""
     from stormwatch.core.warning import WarningConfig, with_settings
 
-    pairs = [p for p in get("warning").split(",") if p.strip()]
-    try:
-        config = with_settings(WarningConfig(), pairs)
-    except ValueError as exc:
-        raise SettingError(f"{_BY_NAME['warning'].env}: {exc}") from None
-    try:
-        return with_settings(config, flags)
-    except ValueError as exc:
-        raise SettingError(f"--warning-set: {exc}") from None
+    config = WarningConfig()
+    for where, pairs in (
+        (_BY_NAME["warning"].env, [p for p in get("warning").split(",") if p.strip()]),
+        ("--warning-set", flags),
+    ):
+        try:
+            config = with_settings(config, pairs)
+        except ValueError as exc:
+            raise SettingError(f"{where}: {exc}") from None
+    return config
 
 
 def data_dir(explicit: str | os.PathLike[str] | None = None) -> Path:

@@ -174,6 +174,11 @@ def changed_settings(config: WarningConfig | None) -> dict[str, Any]:
     }
 
 
+def settings_text(changed: Mapping[str, Any]) -> str:
+    """`margin=0.2, persist=5`: changed settings as a person would type them again."""
+    return ", ".join(f"{name}={value}" for name, value in changed.items())
+
+
 @dataclass
 class Alert:
     level: str
