@@ -279,24 +279,34 @@ def _purpose_or_none(sentence: str | None, examples: Path | None = None) -> Any:
 
 
 def themes_table(themes: list[dict[str, Any]]) -> Table:
-    """Themes as a table: id, label, size, share with its interval, negative and offensive
-    shares within the theme, and its most typical post."""
+    """Themes as a table: id, label with its most typical post beneath it, size, share with
+    its interval, and the negative and offensive shares within the theme. The post sits in
+    the label's cell, not a column of its own, so the table still reads in an 80-column
+    terminal (a column of its own was squeezed to a word a line)."""
     table = Table(title="Themes", title_justify="left")
-    for column in ("id", "theme", "posts", "share (95%)", "negative", "offensive", "for example"):
-        justify = "right" if column in ("id", "posts", "negative", "offensive") else "left"
-        table.add_column(column, justify=justify, overflow="fold")
+    table.add_column("id", justify="right")
+    table.add_column("theme, and a typical post", ratio=1, overflow="fold")
+    table.add_column("posts", justify="right")
+    table.add_column("share (95%)", justify="right")
+    table.add_column("neg.", justify="right")
+    table.add_column("off.", justify="right")
     for t in themes:
         share = t["share"]
         example = t["examples"][0]["text"] if t["examples"] else ""
+        cell = plain(t["label"], style="bold")
+        if example:
+            clipped = example[:90] + ("…" if len(example) > 90 else "")
+            cell.append("\n")
+            cell.append_text(plain(f"“{clipped}”", style="dim"))
         table.add_row(
             str(t["id"]),
-            plain(t["label"]),
+            cell,
             f"{t['size']:,}",
-            f"{share['estimate']:.1%} ({share['low']:.1%}-{share['high']:.1%})",
+            f"{share['estimate']:.1%}\n{share['low']:.1%}-{share['high']:.1%}",
             f"{t['mix']['negative']:.0%}" if "negative" in t["mix"] else "-",
             f"{t['mix']['offensive']:.0%}" if "offensive" in t["mix"] else "-",
-            plain(example[:90] + ("…" if len(example) > 90 else "")),
         )
+    table.caption = "neg., off.: share of the theme's posts labelled negative, offensive"
     return table
 
 
