@@ -53,6 +53,12 @@ def test_emq_recovers_a_pure_prior_shift():
     scores, truth = sample(20000, 0.7)
     assert emq(scores, scores > 0.5, ref) == pytest.approx(truth.mean(), abs=0.02)
     assert abs(pcc(scores, scores > 0.5) - truth.mean()) > 0.1  # PCC is biased here
+    # Its bootstrap (every replicate's EM run at once) gives an interval around it that
+    # holds the truth and is not degenerate.
+    small = rng.choice(len(scores), 500, replace=False)
+    p = estimate("emq", scores[small], scores[small] > 0.5, ref, replicates=300)
+    assert p.low < truth[small].mean() < p.high and 0.02 < p.high - p.low < 0.25
+    assert p.low <= p.estimate <= p.high
 
 
 def test_weighted_estimators_equal_repeated_rows():

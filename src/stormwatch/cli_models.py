@@ -18,6 +18,7 @@ from stormwatch.cli_common import (
     warning_config,
     warning_option,
 )
+from stormwatch.evaluation_quantify import HEADLINE_VIEWS, VIEWS
 from stormwatch.models import TIERS
 from stormwatch.training.accurate import Schedule
 
@@ -357,9 +358,10 @@ def eval_themes(data: Path | None, split: str, no_minilm: bool) -> None:
 @click.option(
     "--label",
     "labels",
-    type=click.Choice(["negative", "offensive", "hate", "irony"]),
+    type=click.Choice([*VIEWS, "all"]),
     multiple=True,
-    help="Binary view(s) to evaluate (default: negative, offensive).",
+    help="Binary view(s) to evaluate, each on its own task's test split; `all`: every one "
+    "(default: negative, offensive).",
 )
 @click.option("--sizes", default="100,500,5000", show_default=True, help="Sample sizes.")
 @click.option(
@@ -401,25 +403,23 @@ def eval_quantify(
         size_list = [int(x) for x in sizes.split(",") if x.strip()]
     except ValueError:
         raise click.BadParameter(f"{sizes!r} is not a list like 100,500", "--sizes") from None
+    chosen = tuple(VIEWS) if "all" in labels else labels or HEADLINE_VIEWS
     report = run_quantify_eval(
         root,
         tier,
-        labels or ("negative", "offensive"),
+        chosen,
         size_list,
         samples,
         replicates,
         log=err.print,
     )
     if save:
-        from stormwatch.evaluation_quantify import choose_methods
+        from stormwatch.evaluation_quantify import record_defaults
         from stormwatch.models import artifact_dir
         from stormwatch.models.artifact import read_config, write_config
 
         folder = artifact_dir(tier)
-        config = read_config(folder)
-        evidence = choose_methods(report)
-        config["quantification"] = {label: e["method"] for label, e in evidence.items()}
-        config["quantification_evidence"] = evidence
+        config = record_defaults(read_config(folder), report)
         write_config(folder, config)
         err.print(f"saved default methods {config['quantification']} to {folder}")
     if emit_json(report, as_json, output):

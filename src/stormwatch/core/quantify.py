@@ -36,10 +36,6 @@ class Reference:
     decisions: np.ndarray
     labels: np.ndarray
 
-    def resample(self, rng: np.random.Generator) -> Reference:
-        index = rng.integers(0, len(self.labels), len(self.labels))
-        return Reference(self.scores[index], self.decisions[index], self.labels[index])
-
 
 @dataclass(frozen=True, slots=True)
 class Prevalence:
@@ -124,8 +120,6 @@ def emq(
     decisions: np.ndarray,
     ref: Reference | None = None,
     weights: Weights = None,
-    tolerance: float = 1e-6,
-    max_iter: int = 1000,
 ) -> float:
     """EM / SLD: re-weight the posteriors towards a new prior until the prior they imply
     stops moving. The posteriors are calibrated on validation, so the prior they assume is
@@ -134,18 +128,35 @@ def emq(
         raise ValueError("EMQ needs validation predictions")
     if len(scores) == 0:
         return 0.0
-    train_prior = float(np.clip(ref.labels.mean(), 1e-6, 1 - 1e-6))
+    train_prior = np.array([np.clip(ref.labels.mean(), 1e-6, 1 - 1e-6)])
+    w = np.ones(len(scores)) if weights is None else np.asarray(weights, dtype=np.float64)
+    return clip_share(float(_em_priors(scores, w[None, :], train_prior)[0]))
+
+
+def _em_priors(
+    scores: np.ndarray,
+    weights: np.ndarray,
+    train_prior: np.ndarray,
+    tolerance: float = 1e-6,
+    max_iter: int = 1000,
+) -> np.ndarray:
+    """The EM of `emq` for many weightings of the same posts at once (a row of `weights`
+    and an entry of `train_prior` per bootstrap replicate): one matrix product per step
+    instead of a Python loop per replicate. A row stops when its prior stops moving."""
     p = np.clip(scores.astype(np.float64), 1e-9, 1 - 1e-9)
-    prior = train_prior
+    prior = train_prior.astype(np.float64).copy()
+    total = weights.sum(axis=1)
+    active = np.flatnonzero(total > 0)
     for _ in range(max_iter):
-        pos = p * (prior / train_prior)
-        neg = (1 - p) * ((1 - prior) / (1 - train_prior))
-        new_prior = _mean(pos / (pos + neg), weights)
-        if abs(new_prior - prior) < tolerance:
-            prior = new_prior
+        if len(active) == 0:
             break
-        prior = new_prior
-    return clip_share(prior)
+        up = (prior[active] / train_prior[active])[:, None] * p
+        down = ((1 - prior[active]) / (1 - train_prior[active]))[:, None] * (1 - p)
+        new = (weights[active] * (up / (up + down))).sum(axis=1) / total[active]
+        moving = np.abs(new - prior[active]) >= tolerance
+        prior[active] = new
+        active = active[moving]
+    return prior
 
 
 ESTIMATORS: dict[str, Callable[..., float]] = {
@@ -205,7 +216,6 @@ def _weighted(
     return fn(cells.scores[keep], cells.decisions[keep], ref, weights[keep])
 
 
-_VECTORISED = ("cc", "pcc", "acc", "pacc")
 _REFERENCE_DRAWS: dict[tuple[Any, ...], tuple[object, Any]] = {}
 
 
@@ -254,12 +264,19 @@ def _draws(
     replicates: int,
     rng: np.random.Generator,
 ) -> np.ndarray:
-    """All bootstrap replicates of a count-based estimator at once: the posts resampled as
-    one multinomial draw per replicate, the validation set as one index matrix."""
+    """All bootstrap replicates of an estimator at once: the posts resampled as one
+    multinomial draw per replicate, the validation set as one index matrix."""
     # Counts may be fractional (histograms that fade old minutes): resample n posts with
     # the cells' shares.
     share = cells.counts / cells.counts.sum()
     counts = rng.multinomial(n, share, size=replicates).astype(np.float64)
+    if method == "emq":
+        if ref is None:
+            raise ValueError("EMQ needs validation predictions")
+        # Resampling the validation set moves EMQ only through its prior: draw that.
+        m = len(ref.labels)
+        train = np.clip(rng.binomial(m, ref.labels.mean(), replicates) / m, 1e-6, 1 - 1e-6)
+        return _em_priors(cells.scores, counts, train)
     soft = method in ("pcc", "pacc")
     observed = counts @ (cells.scores if soft else cells.decisions.astype(np.float64)) / n
     if method in ("cc", "pcc"):
@@ -332,15 +349,7 @@ def _with_interval(
 ) -> Prevalence:
     n = max(1, round(float(cells.counts.sum())))
     rng = np.random.default_rng(seed)
-    if method in _VECTORISED:
-        draws = _draws(method, cells, n, ref, replicates, rng)
-    else:
-        share = cells.counts / cells.counts.sum()
-        draws = np.empty(replicates)
-        for b in range(replicates):
-            counts = rng.multinomial(n, share).astype(np.float64)
-            resampled_ref = ref.resample(rng) if ref is not None else None
-            draws[b] = _weighted(ESTIMATORS[method], cells, counts, resampled_ref)
+    draws = _draws(method, cells, n, ref, replicates, rng)
     bounds = wilson(point, n, confidence) if floor and method in ("cc", "pcc") else None
     return _percentile(draws, point, confidence, method, n, bounds)
 
