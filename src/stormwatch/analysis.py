@@ -16,6 +16,7 @@ import numpy as np
 import orjson
 
 from stormwatch.core.labels import Classifier, Layout, shares
+from stormwatch.core.text import without_tags
 from stormwatch.records import Post, Reject
 from stormwatch.sources.timeparse import from_ms, iso
 from stormwatch.store.base import ModelRef, Scored
@@ -149,12 +150,13 @@ def _score_pending(
 ) -> int:
     """Score every stored post after `after` that the model has not scored; returns the
     highest rowid seen so the next sweep starts there."""
+    tags = store.campaign_tags()
     while True:
         pending = store.unscored(model, after, batch_size)
         if not pending:
             return after
         rowids = [r[0] for r in pending]
-        proba = classifier.predict_proba([r[1] for r in pending])
+        proba = classifier.predict_proba(without_tags([r[1] for r in pending], tags))
         store.add_scores(model, rowids, proba)
         counts.scored += len(rowids)
         after = rowids[-1]

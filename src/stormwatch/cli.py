@@ -23,6 +23,9 @@ from stormwatch.analysis import (
     summarize,
 )
 from stormwatch.cli_common import (
+    SAMPLE_TAGS,
+    apply_campaign_tags,
+    campaign_tag_option,
     emit_json,
     err,
     plain,
@@ -113,6 +116,7 @@ def run_analyze(
     purpose: Any = None,
     crowd: Any = None,
     warning: Any = None,
+    campaign_tags: tuple[str, ...] | None = None,
 ) -> tuple[dict[str, Any], RunCounts]:
     # A missing input fails here, before any store file is made. (The paths are expanded
     # again as they are read: an expanded file name may itself look like a glob.)
@@ -120,6 +124,7 @@ def run_analyze(
     classifier = load_classifier(tier)
     sink = RejectsFile(rejects)
     with SQLiteStore(db) as store:
+        apply_campaign_tags(store, campaign_tags)
         run_id = store.start_run("analyze", {"paths": list(paths), "format": fmt, "tier": tier})
         bar, advance = _progress()
         status = "failed"
@@ -429,6 +434,7 @@ def themes(
 )
 @CROWD_OPTION
 @warning_option
+@campaign_tag_option
 def analyze(
     paths: tuple[str, ...],
     db: Path | None,
@@ -452,6 +458,7 @@ def analyze(
     purpose_examples: Path | None,
     crowd_file: Path | None,
     warning_set: tuple[str, ...],
+    campaign_tags: tuple[str, ...] | None,
 ) -> None:
     """Read posts from files, folders, globs or - (stdin), store and label them, and
     summarise the crowd: shares, prevalence, alerts, coordination and themes.
@@ -497,6 +504,7 @@ def analyze(
             purpose=stated,
             crowd=crowd,
             warning=warning,
+            campaign_tags=campaign_tags,
         )
     except InputError as exc:
         raise click.ClickException(str(exc)) from None
@@ -724,6 +732,7 @@ def _window_ms(window: str | None) -> int | None:
 @click.option("--mastodon-instance", help="Your Mastodon instance, for --send-replies.")
 @click.option("--purpose", help="What the campaign is for, in a sentence (the hijack signal).")
 @warning_option
+@campaign_tag_option
 def serve(
     db: Path,
     host: str,
@@ -739,6 +748,7 @@ def serve(
     mastodon_instance: str | None,
     purpose: str | None,
     warning_set: tuple[str, ...],
+    campaign_tags: tuple[str, ...] | None,
 ) -> None:
     """The live Q&A console: ingest API, dashboard, question queue, live sources' status
     (see docs/console.md). Answers to live posts become reply drafts; --send-replies posts
@@ -775,6 +785,8 @@ def serve(
         purpose=_purpose_or_none(purpose),
         warning=warning_config(warning_set),
     )
+    with SQLiteStore(db) as store:
+        apply_campaign_tags(store, campaign_tags)
     app = create_app(db, load_classifier(tier or settings.get("tier")), config)
     err.print(f"Stormwatch console on http://{host}:{port}/ (store {db}); Ctrl-C stops it")
     uvicorn.run(app, host=host, port=port, log_level="warning")
@@ -880,6 +892,7 @@ def replay(
     "--purpose",
     help="What the Q&A would be for: the off-purpose share joins the baseline (hijack).",
 )
+@campaign_tag_option
 def preflight(
     paths: tuple[str, ...],
     brand: str | None,
@@ -888,6 +901,7 @@ def preflight(
     as_json: bool,
     output: Path | None,
     purpose: str | None,
+    campaign_tags: tuple[str, ...] | None,
 ) -> None:
     """Before launch: how hostile are the posts that mention the brand already, and how
     risky is an open Q&A? Prints a risk level (low / elevated / high / severe) with the
@@ -900,6 +914,7 @@ def preflight(
         store_path = db or Path(folder) / "preflight.db"
         classifier = load_classifier(tier or settings.get("tier"))
         with SQLiteStore(store_path) as store:
+            apply_campaign_tags(store, campaign_tags)
             try:
                 counts, model = ingest_and_score(
                     store,
@@ -1017,6 +1032,7 @@ def demo(out: Path, live: bool, port: int, speed: float, exit_after: bool) -> No
         settings.get("tier"),
         False,
         settings.get_int("batch_size"),
+        campaign_tags=SAMPLE_TAGS,
     )
     (out / "summary.json").write_bytes(orjson.dumps(summary, option=orjson.OPT_INDENT_2))
     from stormwatch import export as exporter

@@ -18,9 +18,11 @@ from stormwatch import settings
 
 if TYPE_CHECKING:
     from stormwatch.core.warning import WarningConfig
+    from stormwatch.store.base import Store
 
 err = Console(stderr=True)
 SAMPLE = "sample_campaign.jsonl.gz"
+SAMPLE_TAGS = ("askbrand",)  # the sample campaign's own hashtag, #AskBrand
 
 
 data_option = click.option(
@@ -39,6 +41,40 @@ warning_option = click.option(
     help="An early-warning setting (a WarningConfig field, e.g. margin=0.2); repeatable. "
     "Also STORMWATCH_WARNING.",
 )
+
+
+def _campaign_tags(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> Any:
+    from stormwatch.core.text import campaign_tags
+
+    try:
+        return campaign_tags(value) if value else None
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+campaign_tag_option = click.option(
+    "--campaign-tag",
+    "campaign_tags",
+    multiple=True,
+    metavar="TAG",
+    callback=_campaign_tags,
+    help="The campaign's own hashtag (e.g. AskJPM; repeatable), left out when posts are "
+    "labelled: every post carries it, and the models would read it as words. Recorded in "
+    "the store; changing it labels the stored posts again.",
+)
+
+
+def apply_campaign_tags(store: Store, tags: tuple[str, ...] | None) -> None:
+    """Record the campaign's tags (`--campaign-tag`, normalised) in the store; None keeps
+    what it holds. Says so when posts labelled with other tags will be labelled again."""
+    if tags is None:
+        return
+    dropped = store.set_campaign_tags(tags)
+    if dropped:
+        err.print(
+            f"the campaign's tags are now {', '.join('#' + t for t in tags)}: "
+            f"{dropped:,} stored labels will be computed again without them"
+        )
 
 
 def warning_config(flags: tuple[str, ...]) -> WarningConfig:

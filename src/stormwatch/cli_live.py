@@ -16,7 +16,7 @@ from rich.live import Live as RichLive
 from rich.table import Table
 
 from stormwatch import settings
-from stormwatch.cli_common import err, plain
+from stormwatch.cli_common import apply_campaign_tags, campaign_tag_option, err, plain
 from stormwatch.models import TIERS, load_classifier
 from stormwatch.sources.credentials import Credentials, CredentialsError, load
 
@@ -68,6 +68,7 @@ def _credentials(path: Path | None) -> Credentials:
 @click.option("--duration", type=float, help="Stop after this many seconds (default: Ctrl-C).")
 @click.option("--rejects", type=click.Path(dir_okay=False, path_type=Path), help="Rejects file.")
 @click.option("--json", "as_json", is_flag=True, help="Print the final status as JSON.")
+@campaign_tag_option
 def listen(
     db: Path,
     x_rules: tuple[str, ...],
@@ -85,6 +86,7 @@ def listen(
     duration: float | None,
     rejects: Path | None,
     as_json: bool,
+    campaign_tags: tuple[str, ...] | None,
 ) -> None:
     """Follow a hashtag (or an X rule) live on X, Mastodon and Bluesky at once, into the
     store that `analyze`, `serve` and `report` read. Restarting resumes each platform where
@@ -127,6 +129,20 @@ def listen(
         raise click.UsageError(str(exc)) from None
     if not sources:
         raise click.UsageError("name at least one of --x-rule, --mastodon-tag, --bluesky-tag")
+    if campaign_tags is None:  # the followed hashtags: every post found by them has them
+        from stormwatch.core.text import campaign_tags as tags_of
+        from stormwatch.core.text import hashtags_in
+
+        followed = [*bluesky_tags, *([mastodon_tag] if mastodon_tag else [])]
+        followed += [tag for rule in x_rules for tag in hashtags_in(rule)]
+        try:
+            campaign_tags = tags_of(followed) if followed else None
+        except ValueError as exc:
+            raise click.UsageError(str(exc)) from None
+    from stormwatch.store.sqlite import SQLiteStore
+
+    with SQLiteStore(db) as store:
+        apply_campaign_tags(store, campaign_tags)
     classifier = None if no_score else load_classifier(tier or settings.get("tier"))
     listener = Listener(db, sources, classifier=classifier, rejects=rejects)
     listener.start()

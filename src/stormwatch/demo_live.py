@@ -23,6 +23,7 @@ def run_live_demo(
     import uvicorn
 
     from stormwatch import settings
+    from stormwatch.cli_common import SAMPLE_TAGS
     from stormwatch.models import load_classifier
     from stormwatch.replay import replay_file
     from stormwatch.report import build_report, render_html
@@ -34,6 +35,7 @@ def run_live_demo(
         stale.unlink(missing_ok=True)
     password = secrets.token_urlsafe(9)
     with SQLiteStore(db) as store:
+        store.set_campaign_tags(SAMPLE_TAGS)
         console = ConsoleStore(store.db)
         token = console.create_token("demo")
         console.add_user("demo", password, "moderator")

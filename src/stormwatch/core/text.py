@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import html
 import re
+from collections.abc import Iterable, Sequence
 from html.parser import HTMLParser
 
 _HASHTAG = re.compile(r"(?<![\w&])#(\w+)")
@@ -15,6 +16,31 @@ _URL = re.compile(r"https?://[^\s<>\"']+")
 def hashtags_in(text: str) -> tuple[str, ...]:
     """Hashtags found in plain text, for sources that do not list their entities."""
     return tuple(_HASHTAG.findall(text)) if "#" in text else ()
+
+
+def campaign_tags(tags: Iterable[str]) -> tuple[str, ...]:
+    """A campaign's own hashtags as the store keeps them: without `#`, lower-case, each
+    once, sorted. Anything but a hashtag is a ValueError that names it."""
+    out = set()
+    for tag in tags:
+        bare = tag.strip().removeprefix("#")
+        if not re.fullmatch(r"\w+", bare):
+            raise ValueError(f"{tag!r} is not a hashtag (letters, digits and _ only, e.g. AskJPM)")
+        out.add(bare.lower())
+    return tuple(sorted(out))
+
+
+def without_tags(texts: Sequence[str], tags: Sequence[str]) -> list[str]:
+    """Texts with the campaign's own hashtags taken out, so the models read each post as
+    they were trained and measured: on posts without it. The tag every post of a campaign
+    carries says nothing about any one of them, yet the fast tier splits `#AskBrand` into
+    "ask brand" and reads a question: on the bundled campaign it lowered the estimated
+    negative share from 59% to 39% (truth 58%)."""
+    if not tags:
+        return list(texts)
+    names = "|".join(re.escape(t) for t in tags)
+    pattern = re.compile(rf"(?:^|\s)#(?:{names})(?!\w)", re.IGNORECASE)
+    return [pattern.sub("", t) if "#" in t else t for t in texts]
 
 
 def mentions_in(text: str) -> tuple[str, ...]:

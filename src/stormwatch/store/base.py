@@ -57,6 +57,10 @@ class Store(Protocol):
 
     def add_scores(self, model: ModelRef, rowids: Sequence[int], proba: np.ndarray) -> None: ...
 
+    def campaign_tags(self) -> tuple[str, ...]: ...
+
+    def set_campaign_tags(self, tags: Sequence[str]) -> int: ...
+
     def scores(
         self, model: ModelRef, include_reposts: bool = False, include_non_english: bool = False
     ) -> Scored:

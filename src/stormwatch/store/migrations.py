@@ -272,3 +272,10 @@ def create_alerts_table(db: sqlite3.Connection) -> None:
         )
         """,
     )
+
+
+@migration(7)
+def create_campaign_table(db: sqlite3.Connection) -> None:
+    """Settings of the campaign a store holds, by name: `tags`, the campaign's own hashtags
+    (a JSON list), which the models do not read."""
+    _run_script(db, "CREATE TABLE campaign (key TEXT PRIMARY KEY, value TEXT NOT NULL)")

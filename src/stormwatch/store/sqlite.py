@@ -306,6 +306,26 @@ class SQLiteStore:
         highest rowid is the count. count(*) would scan the table."""
         return int(self.db.execute("SELECT coalesce(max(rowid), 0) FROM posts").fetchone()[0])
 
+    # --- the campaign -------------------------------------------------------------------
+
+    def campaign_tags(self) -> tuple[str, ...]:
+        """The campaign's own hashtags (`set_campaign_tags`), which scoring leaves out."""
+        row = self.db.execute("SELECT value FROM campaign WHERE key = 'tags'").fetchone()
+        return tuple(orjson.loads(row[0])) if row else ()
+
+    def set_campaign_tags(self, tags: Sequence[str]) -> int:
+        """Record the campaign's own hashtags (`core.text.campaign_tags` form). When they
+        change, every stored score is dropped, as it was computed reading the old ones: the
+        next scoring pass labels those posts again. Returns how many scores were dropped."""
+        value = orjson.dumps(list(tags)).decode()
+        with self.transaction() as db:
+            row = db.execute("SELECT value FROM campaign WHERE key = 'tags'").fetchone()
+            if (row[0] if row else "[]") == value:
+                return 0
+            dropped = db.execute("DELETE FROM scores").rowcount
+            db.execute("INSERT OR REPLACE INTO campaign (key, value) VALUES ('tags', ?)", (value,))
+        return dropped
+
     # --- models and scores -------------------------------------------------------------
 
     def register_model(self, name: str, version: str, layout: Layout) -> ModelRef:

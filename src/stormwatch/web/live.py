@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from stormwatch.core.labels import Classifier, hard_labels
+from stormwatch.core.text import without_tags
 from stormwatch.records import Post
 from stormwatch.store.base import AddResult, ModelRef, Scored
 from stormwatch.store.console import ConsoleStore
@@ -233,6 +234,7 @@ class Live:
     def score_pending(self, after: int = 0) -> int:
         """Score every stored, unscored post (in batches); returns the last rowid seen."""
         store = self.stores.get()
+        tags = store.campaign_tags()
         while True:
             pending = store.unscored(self.model, after, self.batch_size)
             if not pending:
@@ -241,7 +243,7 @@ class Live:
                 break
             started = time.perf_counter()
             rowids = [r[0] for r in pending]
-            proba = self.classifier.predict_proba([r[1] for r in pending])
+            proba = self.classifier.predict_proba(without_tags([r[1] for r in pending], tags))
             store.add_scores(self.model, rowids, proba)
             elapsed = max(time.perf_counter() - started, 1e-6)
             self._rate = 0.8 * self._rate + 0.2 * (len(rowids) / elapsed)
