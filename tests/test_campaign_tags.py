@@ -6,6 +6,7 @@ from __future__ import annotations
 import gzip
 
 import numpy as np
+import orjson
 import pytest
 from click.testing import CliRunner
 from fastapi.testclient import TestClient
@@ -69,6 +70,9 @@ def test_analyze_labels_the_posts_without_the_tag_it_is_given(tmp_path, classifi
         main, ["analyze", str(sample), "--db", str(db), "--no-themes", "--json"]
     )
     assert run.exit_code == 0, run.output
+    # Without a tag given, the summary names the hashtag most posts carry as a likely one.
+    first = orjson.loads(run.stdout)
+    assert first["campaign_tags"] == [] and first["likely_campaign_tag"] == "askbrand"
     tagged = CliRunner().invoke(
         main,
         [
@@ -83,6 +87,8 @@ def test_analyze_labels_the_posts_without_the_tag_it_is_given(tmp_path, classifi
         ],
     )
     assert tagged.exit_code == 0, tagged.output
+    second = orjson.loads(tagged.stdout)
+    assert second["campaign_tags"] == ["askbrand"] and second["likely_campaign_tag"] is None
     assert "299 stored labels will be computed again without them" in " ".join(
         tagged.output.split()
     )

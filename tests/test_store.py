@@ -125,7 +125,7 @@ def test_a_version_1_store_is_upgraded_in_place(tmp_path):
     db.close()
     with SQLiteStore(path) as store:
         versions = [r[0] for r in store.db.execute("SELECT version FROM schema_migrations")]
-        assert versions == [1, 2, 3, 4, 5, 6]
+        assert versions == [1, 2, 3, 4, 5, 6, 7]
         assert store.db.execute("SELECT english FROM posts").fetchone() == (1,)
         assert store.counts()["non_english"] == 0
 

@@ -392,6 +392,10 @@ def summarize(
             "statement": f"{share.estimate:.0%} of the posts read as off the campaign's "
             f"purpose (counted; 95% interval {share.low:.0%}-{share.high:.0%})",
         }
+    tags = store.campaign_tags()
+    # No campaign tag given, but one hashtag on most posts: likely the campaign's own.
+    top = None if tags else store.top_hashtag()
+    likely_tag = top[0] if top and stored["posts"] and top[1] >= 0.5 * stored["posts"] else None
     first, last = stored["first"], stored["last"]
     span_hours = (last - first).total_seconds() / 3600 if first and last else None
     return {
@@ -408,6 +412,8 @@ def summarize(
         "span_hours": round(span_hours, 3) if span_hours is not None else None,
         "posts_per_hour": round(stored["posts"] / span_hours, 2) if span_hours else None,
         "labelled": len(proba),
+        "campaign_tags": list(tags),
+        "likely_campaign_tag": likely_tag,
         "shares_include_reposts": include_reposts,
         "shares": {k: round(v, 4) for k, v in shares(proba, model.layout).items()},
         "prevalence": {label: p.as_dict() for label, p in estimated.items()},

@@ -192,7 +192,21 @@ def print_summary(summary: dict[str, Any], console: Console) -> None:
     table.add_row("last post", str(summary["last"] or "-"))
     if summary["posts_per_hour"] is not None:
         table.add_row("posts per hour", f"{summary['posts_per_hour']:,.1f}")
+    tags = summary.get("campaign_tags") or []
+    table.add_row(
+        "campaign tag (not read by the models)",
+        plain(" ".join(f"#{t}" for t in tags) if tags else "none given"),
+    )
     console.print(table)
+    if summary.get("likely_campaign_tag"):
+        tag = summary["likely_campaign_tag"]
+        console.print(
+            plain(
+                f"Most posts carry #{tag}. If it is the campaign's own hashtag, run again with "
+                f"--campaign-tag {tag}: the models would otherwise read it as words in every "
+                "post (see README, `analyze`)."
+            )
+        )
     counted = "posts" if summary["shares_include_reposts"] else "original posts"
     shares = Table(
         title="Labels: share counted, and prevalence estimated with its interval",

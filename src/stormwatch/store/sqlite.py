@@ -313,6 +313,15 @@ class SQLiteStore:
         row = self.db.execute("SELECT value FROM campaign WHERE key = 'tags'").fetchone()
         return tuple(orjson.loads(row[0])) if row else ()
 
+    def top_hashtag(self) -> tuple[str, int] | None:
+        """The hashtag most posts carry (lower-case) and how many carry it: a likely
+        campaign tag, for a hint when none was given."""
+        row = self.db.execute(
+            "SELECT lower(j.value), count(DISTINCT p.rowid) FROM posts p, json_each(p.hashtags) j "
+            "WHERE p.hashtags IS NOT NULL GROUP BY 1 ORDER BY 2 DESC LIMIT 1"
+        ).fetchone()
+        return (row[0], int(row[1])) if row else None
+
     def set_campaign_tags(self, tags: Sequence[str]) -> int:
         """Record the campaign's own hashtags (`core.text.campaign_tags` form). When they
         change, every stored score is dropped, as it was computed reading the old ones: the
