@@ -124,3 +124,25 @@ def test_the_console_labels_posts_without_the_stores_campaign_tag(tmp_path, clas
     assert all("#AskBrand" in t for t in texts)
     expected = classifier.predict_proba(without_tags(texts, ("askbrand",)))
     np.testing.assert_allclose(scored.proba, expected, atol=1e-6)
+
+
+def test_a_baseline_read_with_other_tags_than_the_campaign_is_pointed_out(tmp_path):
+    sample = tmp_path / "part.jsonl"
+    with gzip.open(sample_path(), "rb") as handle:
+        sample.write_bytes(b"".join(line for _, line in zip(range(400), handle, strict=False)))
+    pre = CliRunner().invoke(
+        main, ["preflight", str(sample), "--campaign-tag", "AskBrand", "--json"]
+    )
+    assert pre.exit_code == 0, pre.output
+    result = orjson.loads(pre.stdout)
+    assert result["campaign_tags"] == ["askbrand"]
+    baseline = tmp_path / "pre.json"
+    baseline.write_bytes(pre.stdout_bytes)
+    args = ["analyze", str(sample), "--no-themes", "--baseline", str(baseline), "--json"]
+    unlike = CliRunner().invoke(main, [*args, "--db", str(tmp_path / "a.db")])
+    assert unlike.exit_code == 0, unlike.output
+    assert "compares unlike readings" in " ".join(unlike.stderr.split())
+    alike = CliRunner().invoke(
+        main, [*args, "--db", str(tmp_path / "b.db"), "--campaign-tag", "askbrand"]
+    )
+    assert alike.exit_code == 0 and "unlike" not in alike.stderr

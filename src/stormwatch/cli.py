@@ -491,13 +491,16 @@ def analyze(
     columns = ColumnMap(text=text_column, id=id_column, time=time_column, author=author_column)
     window_ms = _window_ms(window)
     baseline = None
+    baseline_tags = None
     if baseline_file is not None:
         from stormwatch.analysis import read_baseline
 
         try:
-            baseline = read_baseline(orjson.loads(baseline_file.read_bytes()))
+            preflight_result = orjson.loads(baseline_file.read_bytes())
+            baseline = read_baseline(preflight_result)
         except (ValueError, orjson.JSONDecodeError) as exc:
             raise click.BadParameter(str(exc), param_hint="--baseline") from None
+        baseline_tags = preflight_result.get("campaign_tags")
     stated = _purpose_or_none(purpose, purpose_examples)
     crowd = _crowd_or_none(crowd_file)
     warning = warning_config(warning_set)
@@ -526,6 +529,18 @@ def analyze(
         raise click.BadParameter(str(exc), param_hint="--crowd-labels") from None
     if not emit_json(summary, as_json, output):
         print_summary(summary, Console())
+    if baseline_tags is not None and baseline_tags != summary["campaign_tags"]:
+        shown = {
+            k: " ".join(f"#{t}" for t in v) or "none"
+            for k, v in (("baseline", baseline_tags), ("campaign", summary["campaign_tags"]))
+        }
+        err.print(
+            plain(
+                f"The baseline was labelled leaving out {shown['baseline']}, this campaign "
+                f"leaving out {shown['campaign']}: the early warning compares unlike "
+                "readings. Give preflight and analyze the same --campaign-tag."
+            )
+        )
     if counts.read == 0:
         err.print(
             f"[red]Nothing could be read from {', '.join(paths)}[/red]: "

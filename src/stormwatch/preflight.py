@@ -201,4 +201,5 @@ def assess(
             "its threshold",
         },
         "baseline": baseline,
+        "campaign_tags": list(store.campaign_tags()),  # read alike by `analyze --baseline`
     }
