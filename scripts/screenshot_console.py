@@ -14,7 +14,7 @@ import httpx
 from console_shots import logged_in_page, serve
 from playwright.sync_api import sync_playwright
 
-from stormwatch.cli import sample_path
+from stormwatch.cli_common import SAMPLE_TAGS, sample_path
 from stormwatch.models import load_classifier
 from stormwatch.replay import replay_file
 from stormwatch.store.console import ConsoleStore
@@ -31,6 +31,7 @@ if __name__ == "__main__":
         console = ConsoleStore(store.db)
         token = console.create_token("shots")
         console.add_user("host", PASSWORD, "moderator")
+        store.set_campaign_tags(SAMPLE_TAGS)  # as the demo does
     url = serve(create_app(db, load_classifier("fast")), PORT)
     replay_file(sample_path(), url, token, speed=1e9, batch=500)
     while httpx.get(f"{url}/healthz").json()["labelled"] < 5000:

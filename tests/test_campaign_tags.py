@@ -103,6 +103,12 @@ def test_analyze_labels_the_posts_without_the_tag_it_is_given(tmp_path, classifi
     stripped = classifier.predict_proba(without_tags(texts, ("askbrand",)))
     np.testing.assert_allclose(scored.proba, stripped, atol=1e-6)
     assert np.abs(classifier.predict_proba(texts) - stripped).max() > 0.05
+    # The report's methods say which tag the classifier did not read.
+    report = tmp_path / "r.html"
+    done = CliRunner().invoke(main, ["report", str(db), "-o", str(report)])
+    assert done.exit_code == 0, done.output
+    methods = " ".join(report.read_text(encoding="utf-8").split("<h2>Methods</h2>")[1].split())
+    assert "hashtag (#askbrand) was left out of the text the classifier read" in methods
 
 
 def test_the_console_labels_posts_without_the_stores_campaign_tag(tmp_path, classifier):

@@ -263,6 +263,7 @@ def build_report(
         "scope": {
             "reposts_included": include_reposts,
             "non_english_included": include_non_english,
+            "campaign_tags": summary["campaign_tags"],
         },
         "window": {"width": _window_name(window_ms) if window_ms else None, "ms": window_ms},
         "shares": summary["shares"],
