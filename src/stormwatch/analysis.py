@@ -240,6 +240,17 @@ def windows(
     return series
 
 
+def likely_campaign_tag(store: SQLiteStore) -> str | None:
+    """With no campaign tag recorded, the hashtag on at least half of the posts, if any:
+    likely the campaign's own, for a hint. (A scan of every post's hashtags: for `analyze`,
+    not for the console's summaries.)"""
+    if store.campaign_tags():
+        return None
+    top = store.top_hashtag()
+    posts = store.post_count()
+    return top[0] if top and posts and top[1] >= 0.5 * posts else None
+
+
 def read_baseline(data: dict[str, Any]) -> dict[str, Any]:
     """The early warning's baseline from `preflight --json` output (its `baseline` key)."""
     from stormwatch.core.quantify import Prevalence
@@ -392,10 +403,6 @@ def summarize(
             "statement": f"{share.estimate:.0%} of the posts read as off the campaign's "
             f"purpose (counted; 95% interval {share.low:.0%}-{share.high:.0%})",
         }
-    tags = store.campaign_tags()
-    # No campaign tag given, but one hashtag on most posts: likely the campaign's own.
-    top = None if tags else store.top_hashtag()
-    likely_tag = top[0] if top and stored["posts"] and top[1] >= 0.5 * stored["posts"] else None
     first, last = stored["first"], stored["last"]
     span_hours = (last - first).total_seconds() / 3600 if first and last else None
     return {
@@ -412,8 +419,7 @@ def summarize(
         "span_hours": round(span_hours, 3) if span_hours is not None else None,
         "posts_per_hour": round(stored["posts"] / span_hours, 2) if span_hours else None,
         "labelled": len(proba),
-        "campaign_tags": list(tags),
-        "likely_campaign_tag": likely_tag,
+        "campaign_tags": list(store.campaign_tags()),
         "shares_include_reposts": include_reposts,
         "shares": {k: round(v, 4) for k, v in shares(proba, model.layout).items()},
         "prevalence": {label: p.as_dict() for label, p in estimated.items()},

@@ -19,6 +19,7 @@ from stormwatch.analysis import (
     RejectsFile,
     RunCounts,
     ingest_and_score,
+    likely_campaign_tag,
     parse_window,
     summarize,
 )
@@ -168,10 +169,15 @@ def run_analyze(
             crowd=crowd,
             warning=warning,
         )
+        summary["likely_campaign_tag"] = likely_campaign_tag(store)
         AlertStore(store.db).record(summary["alerts"])  # kept once, however often re-run
     summary["db"] = str(db)
     summary["rejects_file"] = str(rejects) if counts.rejected or counts.skipped else None
     return summary, counts
+
+
+def _tags_text(tags: list[str]) -> str:
+    return " ".join(f"#{t}" for t in tags) or "none given"
 
 
 def print_summary(summary: dict[str, Any], console: Console) -> None:
@@ -192,10 +198,8 @@ def print_summary(summary: dict[str, Any], console: Console) -> None:
     table.add_row("last post", str(summary["last"] or "-"))
     if summary["posts_per_hour"] is not None:
         table.add_row("posts per hour", f"{summary['posts_per_hour']:,.1f}")
-    tags = summary.get("campaign_tags") or []
     table.add_row(
-        "campaign tag (not read by the models)",
-        plain(" ".join(f"#{t}" for t in tags) if tags else "none given"),
+        "campaign tag (not read by the models)", plain(_tags_text(summary["campaign_tags"]))
     )
     console.print(table)
     if summary.get("likely_campaign_tag"):
@@ -530,15 +534,12 @@ def analyze(
     if not emit_json(summary, as_json, output):
         print_summary(summary, Console())
     if baseline_tags is not None and baseline_tags != summary["campaign_tags"]:
-        shown = {
-            k: " ".join(f"#{t}" for t in v) or "none"
-            for k, v in (("baseline", baseline_tags), ("campaign", summary["campaign_tags"]))
-        }
         err.print(
             plain(
-                f"The baseline was labelled leaving out {shown['baseline']}, this campaign "
-                f"leaving out {shown['campaign']}: the early warning compares unlike "
-                "readings. Give preflight and analyze the same --campaign-tag."
+                f"The baseline was labelled leaving out {_tags_text(baseline_tags)}, this "
+                f"campaign leaving out {_tags_text(summary['campaign_tags'])}: the early "
+                "warning compares unlike readings. Give preflight and analyze the same "
+                "--campaign-tag."
             )
         )
     if counts.read == 0:
