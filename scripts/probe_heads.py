@@ -1,6 +1,6 @@
-"""Probes of ways to lift the classifier targets (see docs/experiments.md): all but one were
-measured and not shipped; `irony-sarcasm`'s sarcastic posts went into fast tier 1.6.0.
-Each prints validation and test figures side by side; none writes an artifact.
+"""Probes of ways to lift the classifier targets that were measured and not shipped (see
+docs/experiments.md). Each prints validation and test figures side by side; none writes
+an artifact.
 
     python scripts/probe_heads.py blend        # fast + accurate probabilities, blended
     python scripts/probe_heads.py encoder      # new heads on the accurate tier's pooled vectors

@@ -180,26 +180,6 @@ def load_split(root: Path, task: str, split: str) -> tuple[list[str], np.ndarray
     return sarcasm_splits(root)[split]
 
 
-# Extra positives a task's fast head learns from, beyond its own train split: task ->
-# (other task, its class that counts as this task's positive). Sarcasm is a kind of verbal
-# irony, and SemEval-2018's irony data count it as such; iSarcasmEval's sarcastic train
-# posts (its train part only: its val part calibrates the sarcasm head) lifted the irony
-# head's validation F1 from 63.5 to 66.2 (`python scripts/probe_heads.py irony-sarcasm`;
-# its non-sarcastic posts as negatives too: 61.1).
-EXTRA_POSITIVES: dict[str, tuple[str, int]] = {"irony": ("sarcasm", 1)}
-
-
-def training_posts(root: Path, task: str) -> tuple[list[str], np.ndarray]:
-    """A task's train split plus the extra positives `EXTRA_POSITIVES` gives it."""
-    texts, labels = load_split(root, task, "train")
-    if task not in EXTRA_POSITIVES:
-        return texts, labels
-    other, positive = EXTRA_POSITIVES[task]
-    other_texts, other_labels = load_split(root, other, "train")
-    extra = [t for t, y in zip(other_texts, other_labels, strict=True) if y == positive]
-    return texts + extra, np.concatenate([labels, np.ones(len(extra), dtype=labels.dtype)])
-
-
 def tweet_texts(
     root: Path, tasks: Sequence[str], pattern: str = "train_text.txt", seed: int = 7
 ) -> list[str]:

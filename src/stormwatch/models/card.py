@@ -67,7 +67,6 @@ def render_card(config: dict[str, Any], report: dict[str, Any]) -> str:
         f"`genuine_question`, {_question_posts(config)}; see",
         "data/questions/GUIDELINE.md), tested on 240 more never used for training or tuning.",
         "English only.",
-        *_extra_positive_lines(config),
         *_distillation_lines(config),
         *_arithmetic_lines(config),
         "",
@@ -166,17 +165,6 @@ def render_card(config: dict[str, Any], report: dict[str, Any]) -> str:
         + ".",
     ]
     return "\n".join(lines) + "\n"
-
-
-def _extra_positive_lines(config: dict[str, Any]) -> list[str]:
-    """Heads that learnt from another task's positives too (`datasets.EXTRA_POSITIVES`)."""
-    return [
-        f"The `{t['name']}` head also learns from {t['extra_positives']['posts']:,} positive "
-        f"posts of the `{t['extra_positives']['from']}` train split (sarcasm is a kind of "
-        "verbal irony)."
-        for t in config["tasks"]
-        if t.get("extra_positives")
-    ]
 
 
 def _reproduce_lines(tier: str, config: dict[str, Any]) -> list[str]:

@@ -36,12 +36,10 @@ from stormwatch.core.features import HashedNgrams, fit_idf
 from stormwatch.core.metrics import official_score, stratified_folds
 from stormwatch.core.normalize import normalize_all
 from stormwatch.datasets import (
-    EXTRA_POSITIVES,
     TASKS,
     TWEETEVAL_TASKS,
     load_split,
     question_splits,
-    training_posts,
     tweet_texts,
 )
 from stormwatch.models.artifact import (
@@ -52,7 +50,7 @@ from stormwatch.models.artifact import (
     write_npz,
 )
 
-VERSION = "1.6.0"
+VERSION = "1.5.0"
 # Second-stage heads: their features add the first-stage heads' calibrated probabilities
 # and the question cues to the n-grams. Sentiment is one since 1.5.0: the offensive, hate,
 # irony, emotion and sarcasm heads learnt from other tweets, most of later years than its
@@ -251,7 +249,7 @@ def train_task(
     head of few hand-labelled posts (CROSS_VALIDATED) is cross-validated instead."""
     spec = TASKS[task]
     n_classes = len(spec.task.classes)
-    train_x, train_y = training_posts(root, task)
+    train_x, train_y = load_split(root, task, "train")
     val_x, val_y = load_split(root, task, "val")
     x_train = featurizer.transform(normalize_all(train_x), idf)
     x_val = featurizer.transform(normalize_all(val_x), idf)
@@ -300,8 +298,6 @@ def train_task(
         (len(train_y), n_distilled),
         log,
     )
-    if task in EXTRA_POSITIVES:
-        head["n_extra"] = np.int64(len(train_y) - len(load_split(root, task, "train")[1]))
     return head
 
 
@@ -452,11 +448,6 @@ def train_fast(
                 "validation_score": round(float(heads[t]["val_score"]), 2),
                 "train_size": int(heads[t]["n_train"]),
                 "distilled_posts": int(heads[t].get("n_distilled", 0)),
-                **(
-                    {"extra_positives": {"from": EXTRA_POSITIVES[t][0], "posts": int(extra)}}
-                    if (extra := heads[t].get("n_extra", 0))
-                    else {}
-                ),
                 **_cross_validation_record(heads[t]),
             }
             for t in tasks
@@ -522,7 +513,6 @@ def _heads_of(
             "decision": np.asarray(spec["decision"] or [], np.float64),
             "n_train": np.int64(spec["train_size"]),
             "n_distilled": np.int64(spec.get("distilled_posts", 0)),
-            "n_extra": np.int64(spec.get("extra_positives", {}).get("posts", 0)),
         }
         if spec.get("cross_validated"):
             # Its validation predictions are out-of-fold ones: the shipped model has seen
