@@ -18,7 +18,7 @@ from stormwatch.core.text import campaign_tags, without_tags
 from stormwatch.models import load_classifier
 from stormwatch.store.sqlite import SQLiteStore
 from stormwatch.web.app import Config, create_app
-from test_web_api import ndjson, setup_db, wait_labelled
+from test_web_api import login, ndjson, setup_db, wait_labelled
 
 
 @pytest.fixture(scope="module")
@@ -124,6 +124,9 @@ def test_the_console_labels_posts_without_the_stores_campaign_tag(tmp_path, clas
             == 8
         )
         wait_labelled(client, 8)
+        login(client, "view")
+        page = " ".join(client.get("/").text.split())
+        assert "Labelled without the campaign's own hashtag #askbrand" in page
     with SQLiteStore(path) as store:
         scored = store.scores(store.latest_model(), include_reposts=True, include_non_english=True)
     texts = [p.text for p in posts]
