@@ -61,10 +61,16 @@ def test_changing_the_tags_drops_the_stored_labels_once(tmp_path, classifier):
         assert store.campaign_tags() == ("askbrand",)
 
 
-def test_analyze_labels_the_posts_without_the_tag_it_is_given(tmp_path, classifier):
+def _first_lines(tmp_path, n: int):
+    """The bundled sample's first `n` lines, as a file of their own."""
     sample = tmp_path / "part.jsonl"
     with gzip.open(sample_path(), "rb") as handle:
-        sample.write_bytes(b"".join(line for _, line in zip(range(300), handle, strict=False)))
+        sample.write_bytes(b"".join(line for _, line in zip(range(n), handle, strict=False)))
+    return sample
+
+
+def test_analyze_labels_the_posts_without_the_tag_it_is_given(tmp_path, classifier):
+    sample = _first_lines(tmp_path, 300)
     db = tmp_path / "a.db"
     run = CliRunner().invoke(
         main, ["analyze", str(sample), "--db", str(db), "--no-themes", "--json"]
@@ -136,9 +142,7 @@ def test_the_console_labels_posts_without_the_stores_campaign_tag(tmp_path, clas
 
 
 def test_a_baseline_read_with_other_tags_than_the_campaign_is_pointed_out(tmp_path):
-    sample = tmp_path / "part.jsonl"
-    with gzip.open(sample_path(), "rb") as handle:
-        sample.write_bytes(b"".join(line for _, line in zip(range(400), handle, strict=False)))
+    sample = _first_lines(tmp_path, 400)
     pre = CliRunner().invoke(
         main, ["preflight", str(sample), "--campaign-tag", "AskBrand", "--json"]
     )

@@ -34,6 +34,7 @@ from stormwatch.cli_common import (
     warning_config,
     warning_option,
 )
+from stormwatch.core.text import tags_text
 from stormwatch.crowd import SheetError
 from stormwatch.export import EXPORT_FORMATS
 from stormwatch.models import TIERS, load_classifier
@@ -176,10 +177,6 @@ def run_analyze(
     return summary, counts
 
 
-def _tags_text(tags: list[str]) -> str:
-    return " ".join(f"#{t}" for t in tags) or "none given"
-
-
 def print_summary(summary: dict[str, Any], console: Console) -> None:
     table = Table(title="Stormwatch summary", show_header=False, title_justify="left")
     table.add_column("what", style="bold")
@@ -199,7 +196,7 @@ def print_summary(summary: dict[str, Any], console: Console) -> None:
     if summary["posts_per_hour"] is not None:
         table.add_row("posts per hour", f"{summary['posts_per_hour']:,.1f}")
     table.add_row(
-        "campaign tag (not read by the models)", plain(_tags_text(summary["campaign_tags"]))
+        "campaign tag (not read by the models)", plain(tags_text(summary["campaign_tags"]))
     )
     console.print(table)
     if summary.get("likely_campaign_tag"):
@@ -536,8 +533,8 @@ def analyze(
     if baseline_tags is not None and baseline_tags != summary["campaign_tags"]:
         err.print(
             plain(
-                f"The baseline was labelled leaving out {_tags_text(baseline_tags)}, this "
-                f"campaign leaving out {_tags_text(summary['campaign_tags'])}: the early "
+                f"The baseline was labelled leaving out {tags_text(baseline_tags)}, this "
+                f"campaign leaving out {tags_text(summary['campaign_tags'])}: the early "
                 "warning compares unlike readings. Give preflight and analyze the same "
                 "--campaign-tag."
             )

@@ -21,7 +21,7 @@ from stormwatch import charts
 from stormwatch.analysis import HEADLINE, RunCounts, summarize, window_counts
 from stormwatch.core.labels import Layout, hard_labels
 from stormwatch.core.quantify import binary_views
-from stormwatch.core.text import gist
+from stormwatch.core.text import gist, tags_text
 from stormwatch.core.warning import evidence_phrase
 from stormwatch.sources.timeparse import iso
 from stormwatch.store.base import ModelRef, Scored
@@ -363,6 +363,7 @@ def _environment() -> Any:
     env.filters["pct"] = lambda v: "–" if v is None else f"{v * 100:.1f}%"
     env.filters["num"] = lambda v: "–" if v is None else f"{v:,}"
     env.filters["when"] = readable_time
+    env.filters["hashtags"] = tags_text
     env.globals["evidence_phrase"] = evidence_phrase
     return env
 

@@ -30,6 +30,12 @@ def campaign_tags(tags: Iterable[str]) -> tuple[str, ...]:
     return tuple(sorted(out))
 
 
+def tags_text(tags: Sequence[str], none: str = "none given") -> str:
+    """Hashtags as people write them (`#askjpm, #askbrand`): for the terminal, the report
+    and the dashboard alike."""
+    return ", ".join(f"#{t}" for t in tags) or none
+
+
 def without_tags(texts: Sequence[str], tags: Sequence[str]) -> list[str]:
     """Texts with the campaign's own hashtags taken out, so the models read each post as
     they were trained and measured: on posts without it. The tag every post of a campaign

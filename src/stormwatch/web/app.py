@@ -28,6 +28,7 @@ from starlette.responses import StreamingResponse
 
 from stormwatch.analysis import RunCounts, parse_window, summarize, window_counts, windows
 from stormwatch.core.labels import Classifier, hard_labels
+from stormwatch.core.text import tags_text
 from stormwatch.records import Post, Reject
 from stormwatch.sources.files import read_bytes
 from stormwatch.sources.timeparse import from_ms, iso
@@ -117,6 +118,7 @@ def create_app(
     from stormwatch.report import readable_time
 
     templates.env.filters["when"] = readable_time
+    templates.env.filters["hashtags"] = tags_text
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
